@@ -1,0 +1,236 @@
+//! The catalogue's vocabulary (parties, roles) and the validation of incoming recordings and works.
+
+use crate::validation::{optional_text, required_text};
+use crate::{Isrc, Iswc, ValidationErrors};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Longest title or name we store, in characters.
+pub const MAX_TITLE_CHARS: usize = 500;
+/// Longest genre label, in characters.
+pub const MAX_GENRE_CHARS: usize = 100;
+/// Longest recording we accept, in seconds (24 hours; longer is a data error).
+pub const MAX_DURATION_SECONDS: i64 = 86_400;
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stable lower-case name stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            /// Parses the stored name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What kind of party this is.
+    PartyKind {
+        /// A performing artist or group.
+        Artist => "artist",
+        /// A composer or lyricist.
+        Writer => "writer",
+        /// A music publisher.
+        Publisher => "publisher",
+        /// A record label.
+        Label => "label",
+    }
+);
+
+string_enum!(
+    /// The part a party played in a work or recording; shares are counted per role.
+    Role {
+        /// Wrote the music.
+        Composer => "composer",
+        /// Wrote the words.
+        Lyricist => "lyricist",
+        /// Publishes the work.
+        Publisher => "publisher",
+        /// Performs on the recording.
+        Performer => "performer",
+        /// Produced the recording.
+        Producer => "producer",
+        /// Owns the master.
+        Label => "label",
+    }
+);
+
+/// A recording as received from a client, before validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RecordingInput {
+    /// The ISRC in any accepted spelling.
+    pub isrc: String,
+    /// The recording's title.
+    pub title: String,
+    /// The main artist, as credited.
+    pub artist: String,
+    /// Length in whole seconds.
+    pub duration_seconds: Option<i64>,
+    /// Release date, `YYYY-MM-DD`.
+    pub released_at: Option<String>,
+    /// A genre label.
+    pub genre: Option<String>,
+}
+
+/// A validated recording, ready to be upserted by its ISRC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecording {
+    /// The normalised ISRC.
+    pub isrc: Isrc,
+    /// The trimmed title.
+    pub title: String,
+    /// The trimmed artist credit.
+    pub artist: String,
+    /// Length in whole seconds.
+    pub duration_seconds: Option<i64>,
+    /// Release date.
+    pub released_at: Option<NaiveDate>,
+    /// Genre label.
+    pub genre: Option<String>,
+}
+
+impl RecordingInput {
+    /// Validates every field and reports all that are wrong at once.
+    pub fn validate(&self) -> Result<NewRecording, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let isrc = Isrc::parse(&self.isrc).map_err(|e| errors.add("isrc", e.to_string())).ok();
+        let title = required_text(&mut errors, "title", &self.title, MAX_TITLE_CHARS);
+        let artist = required_text(&mut errors, "artist", &self.artist, MAX_TITLE_CHARS);
+        if let Some(d) = self.duration_seconds
+            && !(0..=MAX_DURATION_SECONDS).contains(&d)
+        {
+            errors.add("duration_seconds", format!("must be between 0 and {MAX_DURATION_SECONDS} seconds"));
+        }
+        let released_at = match self.released_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => parse_release_date(s).map_err(|reason| errors.add("released_at", reason)).ok(),
+        };
+        let genre = optional_text(&mut errors, "genre", self.genre.as_deref(), MAX_GENRE_CHARS);
+        match isrc {
+            Some(isrc) if errors.is_empty() => {
+                Ok(NewRecording { isrc, title, artist, duration_seconds: self.duration_seconds, released_at, genre })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Parses a release date: a full `YYYY-MM-DD`, or a bare year (`2014`) or month (`2014-07`) as catalogues often
+/// carry, which mean the first day of that period.
+pub fn parse_release_date(s: &str) -> Result<NaiveDate, String> {
+    let full = match s.len() {
+        4 => format!("{s}-01-01"),
+        7 => format!("{s}-01"),
+        _ => s.to_owned(),
+    };
+    NaiveDate::parse_from_str(&full, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// A work as received from a client, before validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WorkInput {
+    /// The work's title.
+    pub title: String,
+    /// The ISWC in any accepted spelling, if known.
+    pub iswc: Option<String>,
+    /// Genre labels.
+    #[serde(default)]
+    pub genres: Vec<String>,
+}
+
+/// A validated work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWork {
+    /// The trimmed title.
+    pub title: String,
+    /// The normalised ISWC.
+    pub iswc: Option<Iswc>,
+    /// Trimmed, non-empty, de-duplicated genre labels.
+    pub genres: Vec<String>,
+}
+
+impl WorkInput {
+    /// Validates every field and reports all that are wrong at once.
+    pub fn validate(&self) -> Result<NewWork, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = required_text(&mut errors, "title", &self.title, MAX_TITLE_CHARS);
+        let iswc = match self.iswc.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Iswc::parse(s).map_err(|e| errors.add("iswc", e.to_string())).ok(),
+        };
+        let mut genres: Vec<String> = Vec::new();
+        for g in &self.genres {
+            if let Some(g) = optional_text(&mut errors, "genres", Some(g), MAX_GENRE_CHARS)
+                && !genres.contains(&g)
+            {
+                genres.push(g);
+            }
+        }
+        errors.into_result(NewWork { title, iswc, genres })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_reports_every_bad_field() {
+        let input = RecordingInput {
+            isrc: "nope".into(),
+            title: " ".into(),
+            artist: "Drake".into(),
+            duration_seconds: Some(-1),
+            released_at: Some("2014-13-01".into()),
+            genre: None,
+        };
+        let errors = input.validate().expect_err("invalid");
+        for field in ["isrc", "title", "duration_seconds", "released_at"] {
+            assert!(errors.reason_for(field).is_some(), "{field} missing from {errors}");
+        }
+        assert!(errors.reason_for("artist").is_none());
+    }
+
+    #[test]
+    fn recording_normalises() {
+        let input = RecordingInput {
+            isrc: "us-rc1-13-01176".into(),
+            title: " 2 On ".into(),
+            artist: "Tinashe".into(),
+            released_at: Some("2014".into()),
+            ..Default::default()
+        };
+        let rec = input.validate().expect("valid");
+        assert_eq!(rec.isrc.as_str(), "USRC11301176");
+        assert_eq!(rec.title, "2 On");
+        assert_eq!(rec.released_at, NaiveDate::from_ymd_opt(2014, 1, 1));
+    }
+
+    #[test]
+    fn title_limit_edge() {
+        let ok = "a".repeat(MAX_TITLE_CHARS);
+        let too_long = "a".repeat(MAX_TITLE_CHARS + 1);
+        let work = |t: &str| WorkInput { title: t.into(), ..Default::default() }.validate();
+        assert!(work(&ok).is_ok());
+        assert!(work(&too_long).is_err());
+    }
+}

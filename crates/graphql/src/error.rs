@@ -1,0 +1,73 @@
+//! Typed GraphQL errors: every error carries a stable `extensions.code`, the same vocabulary as problem+json.
+
+use async_graphql::{Error, ErrorExtensions};
+use omnisonic_store::StoreError;
+
+/// The stable codes clients can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The input is invalid; `extensions.errors` lists the fields.
+    BadUserInput,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// A write collides with existing data.
+    Conflict,
+    /// Something failed on our side; details are in the server log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// An error with `code` and a message safe to show.
+pub(crate) fn coded(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
+}
+
+/// A bad-input error naming the field.
+pub(crate) fn bad_input(field: &str, reason: impl std::fmt::Display) -> Error {
+    let reason = reason.to_string();
+    let field = field.to_owned();
+    Error::new(format!("{field}: {reason}")).extend_with(move |_, e| {
+        e.set("code", ErrorCode::BadUserInput.as_str());
+        e.set("field", field.as_str());
+    })
+}
+
+/// Maps a store error to a typed GraphQL error, logging what clients must not see.
+pub(crate) fn from_store(err: StoreError) -> Error {
+    match err {
+        StoreError::NotFound { entity, id } => coded(ErrorCode::NotFound, format!("{entity} {id} not found")),
+        StoreError::Invalid(errors) => {
+            let message = errors.to_string();
+            let list: Vec<async_graphql::Value> = errors
+                .0
+                .iter()
+                .map(|e| {
+                    let mut m = async_graphql::indexmap::IndexMap::new();
+                    m.insert(async_graphql::Name::new("field"), async_graphql::Value::from(e.field.as_str()));
+                    m.insert(async_graphql::Name::new("reason"), async_graphql::Value::from(e.reason.as_str()));
+                    async_graphql::Value::Object(m)
+                })
+                .collect();
+            Error::new(message).extend_with(move |_, e| {
+                e.set("code", ErrorCode::BadUserInput.as_str());
+                e.set("errors", async_graphql::Value::List(list.clone()));
+            })
+        }
+        StoreError::Conflict { field, reason } => coded(ErrorCode::Conflict, format!("{field} {reason}")),
+        other => {
+            tracing::error!(error = ?other, "store failure in a GraphQL resolver");
+            coded(ErrorCode::Internal, "internal error")
+        }
+    }
+}

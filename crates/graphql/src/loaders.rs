@@ -1,0 +1,125 @@
+//! Batch loaders: each key type answers a whole page of parents in one statement.
+
+use async_graphql::dataloader::Loader;
+use omnisonic_store::entities::{contribution, party, recording, work};
+use omnisonic_store::{DatabaseConnection, StoreError, catalogue};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A load failure, shared by every waiter of the batch.
+pub type LoadError = Arc<StoreError>;
+
+/// The one loader type; the key type picks the batch query.
+pub struct CatalogueLoader {
+    db: DatabaseConnection,
+}
+
+impl CatalogueLoader {
+    /// A loader over `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+/// A party by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartyKey(pub Uuid);
+/// A work by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkKey(pub Uuid);
+/// The contributions to a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordingContributions(pub Uuid);
+/// The contributions to a work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkContributions(pub Uuid);
+/// The contributions made by a party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartyContributions(pub Uuid);
+/// The recordings of a work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkRecordings(pub Uuid);
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().copied().map(f).collect()
+}
+
+/// Groups rows by a parent id, giving every requested key an entry (empty when it has no rows).
+fn group<K: Copy + Eq + std::hash::Hash, R>(
+    keys: &[K],
+    key_of: impl Fn(Uuid) -> K,
+    rows: Vec<R>,
+    parent: impl Fn(&R) -> Option<Uuid>,
+) -> HashMap<K, Vec<R>> {
+    let mut map: HashMap<K, Vec<R>> = keys.iter().map(|&k| (k, Vec::new())).collect();
+    for row in rows {
+        if let Some(id) = parent(&row) {
+            map.entry(key_of(id)).or_default().push(row);
+        }
+    }
+    map
+}
+
+impl Loader<PartyKey> for CatalogueLoader {
+    type Value = party::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PartyKey]) -> Result<HashMap<PartyKey, Self::Value>, Self::Error> {
+        let rows = catalogue::parties_by_ids(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|r| (PartyKey(r.id), r)).collect())
+    }
+}
+
+impl Loader<WorkKey> for CatalogueLoader {
+    type Value = work::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[WorkKey]) -> Result<HashMap<WorkKey, Self::Value>, Self::Error> {
+        let rows = catalogue::works_by_ids(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|r| (WorkKey(r.id), r)).collect())
+    }
+}
+
+impl Loader<RecordingContributions> for CatalogueLoader {
+    type Value = Vec<contribution::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RecordingContributions],
+    ) -> Result<HashMap<RecordingContributions, Self::Value>, Self::Error> {
+        let rows = catalogue::contributions_for_recordings(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, RecordingContributions, rows, |c| c.recording_id))
+    }
+}
+
+impl Loader<WorkContributions> for CatalogueLoader {
+    type Value = Vec<contribution::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[WorkContributions]) -> Result<HashMap<WorkContributions, Self::Value>, Self::Error> {
+        let rows = catalogue::contributions_for_works(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, WorkContributions, rows, |c| c.work_id))
+    }
+}
+
+impl Loader<PartyContributions> for CatalogueLoader {
+    type Value = Vec<contribution::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PartyContributions]) -> Result<HashMap<PartyContributions, Self::Value>, Self::Error> {
+        let rows = catalogue::contributions_by_parties(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, PartyContributions, rows, |c| Some(c.party_id)))
+    }
+}
+
+impl Loader<WorkRecordings> for CatalogueLoader {
+    type Value = Vec<recording::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[WorkRecordings]) -> Result<HashMap<WorkRecordings, Self::Value>, Self::Error> {
+        let rows = catalogue::recordings_for_works(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, WorkRecordings, rows, |r| r.work_id))
+    }
+}

@@ -1,0 +1,203 @@
+//! GraphQL object types over the store's rows.
+
+use crate::error::from_store;
+use crate::loaders::{
+    CatalogueLoader, PartyContributions, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings,
+};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use omnisonic_domain::catalogue as domain;
+use omnisonic_store::entities::{contribution, party, recording, work};
+use std::sync::Arc;
+
+fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<CatalogueLoader> {
+    ctx.data_unchecked::<DataLoader<CatalogueLoader>>()
+}
+
+fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::Error {
+    match Arc::try_unwrap(err) {
+        Ok(err) => from_store(err),
+        Err(shared) => {
+            tracing::error!(error = ?shared, "batch load failed");
+            crate::error::coded(crate::ErrorCode::Internal, "internal error")
+        }
+    }
+}
+
+macro_rules! mirror_enum {
+    ($(#[$doc:meta])* $name:ident : $domain:ty { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            fn from_stored(s: &str) -> Option<Self> {
+                match <$domain>::parse(s)? { $(<$domain>::$variant => Some(Self::$variant)),+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// The part a party played.
+    Role: domain::Role {
+        /// Wrote the music.
+        Composer,
+        /// Wrote the words.
+        Lyricist,
+        /// Publishes the work.
+        Publisher,
+        /// Performs on the recording.
+        Performer,
+        /// Produced the recording.
+        Producer,
+        /// Owns the master.
+        Label,
+    }
+);
+
+mirror_enum!(
+    /// What kind of party this is.
+    PartyKind: domain::PartyKind {
+        /// A performing artist or group.
+        Artist,
+        /// A composer or lyricist.
+        Writer,
+        /// A music publisher.
+        Publisher,
+        /// A record label.
+        Label,
+    }
+);
+
+/// A sound recording, identified by its ISRC.
+pub struct Recording(pub recording::Model);
+
+#[Object]
+impl Recording {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The compact ISRC, e.g. `USRC11301176`.
+    async fn isrc(&self) -> &str {
+        &self.0.isrc
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The main artist credit.
+    async fn artist(&self) -> &str {
+        &self.0.artist
+    }
+    async fn duration_seconds(&self) -> Option<i32> {
+        self.0.duration_seconds
+    }
+    async fn released_at(&self) -> Option<NaiveDate> {
+        self.0.released_at
+    }
+    async fn genre(&self) -> Option<&str> {
+        self.0.genre.as_deref()
+    }
+    /// The work this recording records, when linked.
+    async fn work(&self, ctx: &Context<'_>) -> Result<Option<Work>> {
+        let Some(id) = self.0.work_id else { return Ok(None) };
+        Ok(loader(ctx).load_one(WorkKey(id)).await.map_err(load_err)?.map(Work))
+    }
+    /// Who performed, produced or owns this recording, and their shares.
+    async fn contributions(&self, ctx: &Context<'_>) -> Result<Vec<Contribution>> {
+        let rows = loader(ctx).load_one(RecordingContributions(self.0.id)).await.map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Contribution).collect())
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A musical work (composition).
+pub struct Work(pub work::Model);
+
+#[Object]
+impl Work {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// ISWC in display form, e.g. `T-034.524.680-1`.
+    async fn iswc(&self) -> Option<&str> {
+        self.0.iswc.as_deref()
+    }
+    async fn genres(&self) -> Vec<String> {
+        self.0.genre_list()
+    }
+    /// Writers and publishers with their shares.
+    async fn contributions(&self, ctx: &Context<'_>) -> Result<Vec<Contribution>> {
+        let rows = loader(ctx).load_one(WorkContributions(self.0.id)).await.map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Contribution).collect())
+    }
+    /// Recordings of this work.
+    async fn recordings(&self, ctx: &Context<'_>) -> Result<Vec<Recording>> {
+        let rows = loader(ctx).load_one(WorkRecordings(self.0.id)).await.map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Recording).collect())
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A party's part in a work or recording.
+pub struct Contribution(pub contribution::Model);
+
+#[Object]
+impl Contribution {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn role(&self) -> Result<Role> {
+        Role::from_stored(&self.0.role).ok_or_else(|| crate::error::coded(crate::ErrorCode::Internal, "unknown role"))
+    }
+    /// Share in basis points (10,000 = 100 %).
+    async fn share_bps(&self) -> i32 {
+        self.0.share_bps
+    }
+    async fn party(&self, ctx: &Context<'_>) -> Result<Party> {
+        loader(ctx)
+            .load_one(PartyKey(self.0.party_id))
+            .await
+            .map_err(load_err)?
+            .map(Party)
+            .ok_or_else(|| crate::error::coded(crate::ErrorCode::Internal, "contribution without party"))
+    }
+}
+
+/// An artist, writer, publisher or label.
+pub struct Party(pub party::Model);
+
+#[Object]
+impl Party {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> Result<PartyKind> {
+        PartyKind::from_stored(&self.0.kind)
+            .ok_or_else(|| crate::error::coded(crate::ErrorCode::Internal, "unknown kind"))
+    }
+    /// Interested Party Information number.
+    async fn ipi(&self) -> Option<&str> {
+        self.0.ipi.as_deref()
+    }
+    /// International Standard Name Identifier.
+    async fn isni(&self) -> Option<&str> {
+        self.0.isni.as_deref()
+    }
+    /// Everything this party contributed to.
+    async fn contributions(&self, ctx: &Context<'_>) -> Result<Vec<Contribution>> {
+        let rows = loader(ctx).load_one(PartyContributions(self.0.id)).await.map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Contribution).collect())
+    }
+}

@@ -1,0 +1,134 @@
+//! The command line: `serve`, `migrate`, `seed`, `schema`.
+
+use crate::settings::{Settings, redact_url};
+use crate::{seed, startup};
+use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Omnisonic runs the studio, the rights catalogue and news insight from one binary.
+///
+/// With no configuration it runs everything in one process on embedded defaults (SQLite under ./data).
+/// Point DATABASE_URL at PostgreSQL and the same binary runs on it.
+///
+/// Examples:
+///   omnisonic serve                              # http://127.0.0.1:3000 on ./data/omnisonic.db
+///   omnisonic seed                               # load a small demo catalogue
+///   omnisonic seed --from ../shared/data         # load real recordings from CSV files
+///   DATABASE_URL=postgres://postgres@localhost/omnisonic omnisonic serve
+#[derive(Debug, Parser)]
+#[command(name = "omnisonic", version, verbatim_doc_comment, max_term_width = 110)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app, GraphQL API and REST API; migrates the database first (see --auto-migrate).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Load catalogue data: a small built-in demo by default, or real data from CSV files.
+    #[command(verbatim_doc_comment)]
+    Seed {
+        /// Folder with `isrc/tracks_updated.csv`, `catalog/artist_tracks.csv` and `catalog/artists.csv`
+        /// (the layout of ../shared/data).
+        #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
+        from: Option<PathBuf>,
+        /// Generate N synthetic recordings with contributions (for benchmarks).
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u64>,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql; `--openapi` prints the REST OpenAPI document.
+    Schema {
+        /// Print the OpenAPI document (JSON) instead.
+        #[arg(long)]
+        openapi: bool,
+    },
+    /// Print .env.example, generated from the settings' documentation.
+    #[command(hide = true)]
+    EnvExample,
+}
+
+impl Cli {
+    /// Parses flags and environment, then fills the rest from the settings file, then checks the result.
+    pub fn load() -> anyhow::Result<Self> {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).map_err(|e| e.exit()).unwrap_or_else(|never| never);
+        if let Some(path) = cli.settings.config.clone() {
+            let unknown = cli.settings.apply_file(&path, &matches)?;
+            for key in unknown {
+                eprintln!("omnisonic: warning: unknown setting `{key}` in {}", path.display());
+            }
+        }
+        cli.settings.check()?;
+        Ok(cli)
+    }
+
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let settings = self.settings;
+        match self.command {
+            Command::Serve => {
+                let app = startup::Application::build(&settings).await?;
+                println!("omnisonic listening on http://{}", app.local_addr());
+                app.run_until_stopped(startup::shutdown_signal()).await
+            }
+            Command::Migrate => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                println!("migrations applied to {}", redact_url(&settings.database_url()));
+                Ok(())
+            }
+            Command::Seed { from, synthetic } => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let summary = match (from, synthetic) {
+                    (Some(dir), _) => seed::from_dir(&db, &dir).await?,
+                    (None, Some(n)) => seed::synthetic(&db, n).await?,
+                    (None, None) => seed::demo(&db).await?,
+                };
+                println!("{summary}");
+                Ok(())
+            }
+            Command::Schema { openapi } => {
+                if openapi {
+                    println!("{}", omnisonic_web::openapi_json());
+                } else {
+                    print!("{}", omnisonic_graphql::sdl());
+                }
+                Ok(())
+            }
+            Command::EnvExample => {
+                print!("{}", env_example());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `.env.example`, generated from the settings' doc comments so that it cannot drift from `--help`.
+pub fn env_example() -> String {
+    let mut out = String::from(
+        "# Omnisonic settings. Generated by `omnisonic env-example` from the settings' documentation;\n\
+         # every line is optional: with none set, omnisonic runs on embedded defaults under ./data.\n",
+    );
+    let command = Cli::command();
+    for arg in command.get_arguments() {
+        let Some(env) = arg.get_env() else { continue };
+        let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
+        out.push('\n');
+        for line in help.lines() {
+            out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
+        }
+        let default = arg.get_default_values().first().map(|v| v.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push_str(&format!("#{}={default}\n", env.to_string_lossy()));
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! The `omnisonic` binary's library half: command line, settings and wiring.
+//!
+//! This is the only crate that names concrete backends; everything below it takes what it is given.
+
+pub mod cli;
+pub mod seed;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,29 @@
+//! `omnisonic`: one binary for the studio, the rights catalogue and news insight.
+
+use omnisonic::cli::Cli;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::load() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("omnisonic: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    omnisonic::telemetry::init(cli.settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("omnisonic: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("omnisonic: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Wiring: connect the database, build the router, bind the listener, serve until told to stop.
+//!
+//! The listener is bound in [`Application::build`], before serving, so callers (and tests, on port 0) know the
+//! address before the first request.
+
+use crate::settings::{Settings, redact_url};
+use anyhow::Context;
+use omnisonic_store::DatabaseConnection;
+use omnisonic_web::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+/// Connects to the configured database.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    omnisonic_store::connect(&url, settings.database_max_connections)
+        .await
+        .with_context(|| format!("connect to the database at {}", redact_url(&url)))
+}
+
+impl Application {
+    /// Connects, migrates (when `auto_migrate`), and binds `settings.bind`.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = connect(settings).await?;
+        if settings.auto_migrate {
+            omnisonic_store::migrate(&db).await.context("migrate the database")?;
+        }
+        if settings.database_read_url.is_some() || settings.redis_url.is_some() {
+            tracing::warn!("DATABASE_READ_URL / REDIS_URL are accepted but not used by this version yet");
+        }
+        tracing::info!(database = %redact_url(&settings.database_url()), "database ready");
+        Self::with_database(db, settings.bind).await
+    }
+
+    /// Serves an already connected and migrated database on `bind` (tests use this to count statements).
+    pub async fn with_database(db: DatabaseConnection, bind: SocketAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("listen on {bind}"))?;
+        let state = AppState::new(db, omnisonic_web::install_recorder());
+        Ok(Self { listener, router: omnisonic_web::router(state) })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serve HTTP")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,365 @@
+//! Catalogue queries and writes: parties, works, recordings, contributions.
+//!
+//! Batch lookups (`*_by_ids`, `contributions_for_*`) exist for the GraphQL DataLoaders: each answers a whole page
+//! of parents in one statement.
+
+use crate::StoreError;
+use crate::entities::{contribution, party, recording, work};
+use chrono::Utc;
+use omnisonic_domain::catalogue::{NewRecording, NewWork, PartyKind, Role};
+use omnisonic_domain::share::{ShareBps, check_role_total};
+use omnisonic_domain::{ValidationErrors, WorkId};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters for our widest table.
+const INSERT_CHUNK: usize = 1_000;
+
+/// Filters for listing recordings; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingFilter {
+    /// Case-insensitive substring of the artist credit.
+    pub artist: Option<String>,
+    /// Exact genre label (case-insensitive).
+    pub genre: Option<String>,
+    /// Case-insensitive substring of the title.
+    pub search: Option<String>,
+}
+
+/// `LOWER(col) LIKE '%needle%'` with the needle's own wildcards escaped.
+fn contains_ci(col: impl sea_orm::sea_query::IntoColumnRef, needle: &str) -> sea_orm::sea_query::SimpleExpr {
+    let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// A page of recordings in id order after `after`, at most `limit` rows.
+pub async fn list_recordings(
+    db: &impl ConnectionTrait,
+    filter: &RecordingFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<recording::Model>, StoreError> {
+    let mut query = recording::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(recording::Column::Id.gt(after));
+    }
+    if let Some(artist) = filter.artist.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(contains_ci((recording::Entity, recording::Column::Artist), artist));
+    }
+    if let Some(genre) = filter.genre.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col((recording::Entity, recording::Column::Genre)))).eq(genre.to_lowercase()),
+        );
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(contains_ci((recording::Entity, recording::Column::Title), search));
+    }
+    Ok(query.order_by_asc(recording::Column::Id).limit(limit).all(db).await?)
+}
+
+/// Recordings with these ids (any order; missing ids are simply absent).
+pub async fn recordings_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<recording::Model>, StoreError> {
+    Ok(recording::Entity::find().filter(recording::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The recording with this (already normalised) ISRC.
+pub async fn recording_by_isrc(db: &impl ConnectionTrait, isrc: &str) -> Result<Option<recording::Model>, StoreError> {
+    Ok(recording::Entity::find().filter(recording::Column::Isrc.eq(isrc)).one(db).await?)
+}
+
+/// Recordings of these works.
+pub async fn recordings_for_works(
+    db: &impl ConnectionTrait,
+    work_ids: &[Uuid],
+) -> Result<Vec<recording::Model>, StoreError> {
+    Ok(recording::Entity::find()
+        .filter(recording::Column::WorkId.is_in(work_ids.iter().copied()))
+        .order_by_asc(recording::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A page of works in id order after `after`, optionally filtered by a title substring.
+pub async fn list_works(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<work::Model>, StoreError> {
+    let mut query = work::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(work::Column::Id.gt(after));
+    }
+    if let Some(search) = search.filter(|s| !s.is_empty()) {
+        query = query.filter(contains_ci((work::Entity, work::Column::Title), search));
+    }
+    Ok(query.order_by_asc(work::Column::Id).limit(limit).all(db).await?)
+}
+
+/// Works with these ids.
+pub async fn works_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<work::Model>, StoreError> {
+    Ok(work::Entity::find().filter(work::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Parties with these ids.
+pub async fn parties_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<party::Model>, StoreError> {
+    Ok(party::Entity::find().filter(party::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Contributions to these recordings, oldest first.
+pub async fn contributions_for_recordings(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<contribution::Model>, StoreError> {
+    Ok(contribution::Entity::find()
+        .filter(contribution::Column::RecordingId.is_in(ids.iter().copied()))
+        .order_by_asc(contribution::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Contributions to these works, oldest first.
+pub async fn contributions_for_works(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<contribution::Model>, StoreError> {
+    Ok(contribution::Entity::find()
+        .filter(contribution::Column::WorkId.is_in(ids.iter().copied()))
+        .order_by_asc(contribution::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Contributions made by these parties, oldest first.
+pub async fn contributions_by_parties(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<contribution::Model>, StoreError> {
+    Ok(contribution::Entity::find()
+        .filter(contribution::Column::PartyId.is_in(ids.iter().copied()))
+        .order_by_asc(contribution::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Inserts or updates the recording with this ISRC; returns the row and whether it was newly created.
+pub async fn upsert_recording(
+    db: &DatabaseConnection,
+    rec: &NewRecording,
+) -> Result<(recording::Model, bool), StoreError> {
+    let now = Utc::now();
+    let new_id = Uuid::now_v7();
+    let row = recording::ActiveModel {
+        id: Set(new_id),
+        isrc: Set(rec.isrc.as_str().to_owned()),
+        title: Set(rec.title.clone()),
+        artist: Set(rec.artist.clone()),
+        duration_seconds: Set(rec.duration_seconds.map(|d| d as i32)),
+        released_at: Set(rec.released_at),
+        genre: Set(rec.genre.clone()),
+        work_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let saved = recording::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(recording::Column::Isrc)
+                .update_columns([
+                    recording::Column::Title,
+                    recording::Column::Artist,
+                    recording::Column::DurationSeconds,
+                    recording::Column::ReleasedAt,
+                    recording::Column::Genre,
+                    recording::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await?;
+    let created = saved.id == new_id;
+    Ok((saved, created))
+}
+
+/// Creates a work.
+pub async fn create_work(db: &impl ConnectionTrait, new: &NewWork) -> Result<work::Model, StoreError> {
+    let now = Utc::now();
+    let row = work::ActiveModel {
+        id: Set(WorkId::new().0),
+        title: Set(new.title.clone()),
+        iswc: Set(new.iswc.as_ref().map(|i| i.as_str().to_owned())),
+        genres: Set(serde_json::json!(new.genres)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(work::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// Creates a party.
+pub async fn create_party(db: &impl ConnectionTrait, name: &str, kind: PartyKind) -> Result<party::Model, StoreError> {
+    let mut errors = ValidationErrors::default();
+    let name = omnisonic_domain::validation::required_text(&mut errors, "name", name, 500);
+    errors.into_result(())?;
+    let row = party::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        kind: Set(kind.as_str().to_owned()),
+        ipi: Set(None),
+        isni: Set(None),
+        created_at: Set(Utc::now()),
+    };
+    Ok(party::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// What a contribution is attached to.
+#[derive(Debug, Clone, Copy)]
+pub enum ContributionTarget {
+    /// A work.
+    Work(Uuid),
+    /// A recording.
+    Recording(Uuid),
+}
+
+/// Adds a contribution, refusing (and writing nothing) if the target's shares for that role would pass 100 %.
+///
+/// Runs in one transaction; on PostgreSQL the target row is locked first so two concurrent additions cannot both
+/// pass the check. SQLite has one writer at a time, which gives the same guarantee.
+pub async fn add_contribution(
+    db: &DatabaseConnection,
+    party_id: Uuid,
+    target: ContributionTarget,
+    role: Role,
+    share: ShareBps,
+) -> Result<contribution::Model, StoreError> {
+    let txn = db.begin().await?;
+    let is_pg = txn.get_database_backend() == DbBackend::Postgres;
+    let existing_query = match target {
+        ContributionTarget::Work(id) => {
+            let mut lock = work::Entity::find_by_id(id);
+            if is_pg {
+                lock = lock.lock_exclusive();
+            }
+            lock.one(&txn).await?.ok_or(StoreError::NotFound { entity: "work", id: id.to_string() })?;
+            contribution::Entity::find().filter(contribution::Column::WorkId.eq(id))
+        }
+        ContributionTarget::Recording(id) => {
+            let mut lock = recording::Entity::find_by_id(id);
+            if is_pg {
+                lock = lock.lock_exclusive();
+            }
+            lock.one(&txn).await?.ok_or(StoreError::NotFound { entity: "recording", id: id.to_string() })?;
+            contribution::Entity::find().filter(contribution::Column::RecordingId.eq(id))
+        }
+    };
+    party::Entity::find_by_id(party_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "party", id: party_id.to_string() })?;
+    let existing = existing_query.filter(contribution::Column::Role.eq(role.as_str())).all(&txn).await?;
+    let shares = existing.iter().filter_map(|c| ShareBps::new(i64::from(c.share_bps)).ok());
+    if let Err(err) = check_role_total(role.as_str(), shares, share) {
+        let mut errors = ValidationErrors::default();
+        errors.add("share_bps", err.to_string());
+        return Err(StoreError::Invalid(errors));
+    }
+    let (work_id, recording_id) = match target {
+        ContributionTarget::Work(id) => (Some(id), None),
+        ContributionTarget::Recording(id) => (None, Some(id)),
+    };
+    let row = contribution::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        party_id: Set(party_id),
+        work_id: Set(work_id),
+        recording_id: Set(recording_id),
+        role: Set(role.as_str().to_owned()),
+        share_bps: Set(i32::from(share.bps())),
+        created_at: Set(Utc::now()),
+    };
+    let saved = contribution::Entity::insert(row).exec_with_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Rows for a bulk catalogue load (the `seed` command): inserted in one transaction, in chunks.
+#[derive(Debug, Default)]
+pub struct CatalogueBatch {
+    /// Parties to insert.
+    pub parties: Vec<party::Model>,
+    /// Works to insert.
+    pub works: Vec<work::Model>,
+    /// Recordings to insert; any whose ISRC already exists is skipped.
+    pub recordings: Vec<recording::Model>,
+    /// Contributions to insert; they must reference rows of this batch or existing ones.
+    pub contributions: Vec<contribution::Model>,
+}
+
+/// Inserts a whole batch atomically: all of it lands or none of it does.
+pub async fn insert_batch(db: &DatabaseConnection, batch: CatalogueBatch) -> Result<(), StoreError> {
+    let txn = db.begin().await?;
+    for chunk in batch.parties.chunks(INSERT_CHUNK) {
+        party::Entity::insert_many(chunk.iter().cloned().map(party::ActiveModel::from)).exec(&txn).await?;
+    }
+    for chunk in batch.works.chunks(INSERT_CHUNK) {
+        work::Entity::insert_many(chunk.iter().cloned().map(work::ActiveModel::from)).exec(&txn).await?;
+    }
+    for chunk in batch.recordings.chunks(INSERT_CHUNK) {
+        recording::Entity::insert_many(chunk.iter().cloned().map(recording::ActiveModel::from))
+            .on_conflict_do_nothing_on([recording::Column::Isrc])
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in batch.contributions.chunks(INSERT_CHUNK) {
+        contribution::Entity::insert_many(chunk.iter().cloned().map(contribution::ActiveModel::from))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// How many recordings the catalogue holds.
+pub async fn count_recordings(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(recording::Entity::find().count(db).await?)
+}
+
+/// Which of these ISRCs are already in the catalogue.
+pub async fn existing_isrcs(
+    db: &impl ConnectionTrait,
+    isrcs: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in isrcs.chunks(INSERT_CHUNK) {
+        let rows = recording::Entity::find()
+            .select_only()
+            .column(recording::Column::Isrc)
+            .filter(recording::Column::Isrc.is_in(chunk.iter().cloned()))
+            .into_tuple::<String>()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Parties of `kind` whose name is one of `names`, so that loading the same data twice reuses them.
+pub async fn parties_by_names(
+    db: &impl ConnectionTrait,
+    kind: PartyKind,
+    names: &[String],
+) -> Result<Vec<party::Model>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(INSERT_CHUNK) {
+        found.extend(
+            party::Entity::find()
+                .filter(party::Column::Kind.eq(kind.as_str()))
+                .filter(party::Column::Name.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
+}

@@ -1,0 +1,56 @@
+//! `recordings`: sound recordings, unique by ISRC.
+
+use sea_orm::entity::prelude::*;
+
+/// A recording row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "recordings")]
+pub struct Model {
+    /// Primary key (UUIDv7); also the pagination order.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Compact upper-case ISRC, unique.
+    #[sea_orm(unique)]
+    pub isrc: String,
+    /// Title.
+    pub title: String,
+    /// Main artist credit.
+    pub artist: String,
+    /// Length in seconds.
+    pub duration_seconds: Option<i32>,
+    /// Release date.
+    pub released_at: Option<Date>,
+    /// Genre label.
+    pub genre: Option<String>,
+    /// The work this records, if linked.
+    pub work_id: Option<Uuid>,
+    /// When the row was created.
+    pub created_at: DateTimeUtc,
+    /// When the row last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations of a recording.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The recorded work.
+    #[sea_orm(belongs_to = "super::work::Entity", from = "Column::WorkId", to = "super::work::Column::Id")]
+    Work,
+    /// Contributions to the recording.
+    #[sea_orm(has_many = "super::contribution::Entity")]
+    Contribution,
+}
+
+impl Related<super::work::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Work.def()
+    }
+}
+
+impl Related<super::contribution::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Contribution.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,53 @@
+//! The store's error type.
+
+use omnisonic_domain::ValidationErrors;
+use sea_orm::{DbErr, SqlErr};
+
+/// What can go wrong in a store call.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names a backend this build does not support.
+    #[error("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedScheme {
+        /// The scheme found in the URL.
+        scheme: String,
+    },
+    /// The row asked for does not exist.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What was looked for (`work`, `recording`, …).
+        entity: &'static str,
+        /// The identifier as given.
+        id: String,
+    },
+    /// The input breaks a rule; nothing was written.
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
+    /// The write collides with existing data (a unique key); nothing was written.
+    #[error("conflict on {field}: {reason}")]
+    Conflict {
+        /// The field that collides.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database failed; details are for logs, not clients.
+    #[error("database error")]
+    Database(#[source] DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            let field = ["isrc", "iswc"].into_iter().find(|f| detail.contains(f)).unwrap_or("id");
+            return StoreError::Conflict { field: field.to_owned(), reason: "is already taken".to_owned() };
+        }
+        StoreError::Database(err)
+    }
+}
+
+impl From<ValidationErrors> for StoreError {
+    fn from(errors: ValidationErrors) -> Self {
+        StoreError::Invalid(errors)
+    }
+}

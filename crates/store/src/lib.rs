@@ -1,0 +1,16 @@
+//! Omnisonic's storage: the one place SQL lives.
+//!
+//! Entities and migrations are written once and run on SQLite (the embedded default) and PostgreSQL; the backend
+//! is chosen by the URL's scheme. Callers get plain row models and [`StoreError`]s — SeaORM's error type does not
+//! leak past this crate's public functions except through [`StoreError::Database`], which transports map to a 500.
+
+pub mod catalogue;
+mod connect;
+pub mod entities;
+mod error;
+pub mod migration;
+pub mod studio;
+
+pub use connect::{Backend, connect, migrate, ping};
+pub use error::StoreError;
+pub use sea_orm::DatabaseConnection;

@@ -1,0 +1,27 @@
+//! Schema migrations, written once with sea-query's portable builders and run unchanged on SQLite and PostgreSQL.
+//!
+//! The rule (CONTRIBUTING.md): never edit a migration that has landed; add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_catalogue;
+mod m20261125_000002_studio;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_catalogue::Migration), Box::new(m20261125_000002_studio::Migration)]
+    }
+}
+
+/// Shorthand for the common `created_at`/`updated_at` columns.
+fn timestamp(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+}
+
+fn uuid_pk(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).uuid().not_null().primary_key().to_owned()
+}

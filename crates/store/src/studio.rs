@@ -1,0 +1,106 @@
+//! Studio sessions and their tracks.
+
+use crate::StoreError;
+use crate::entities::{studio_session, track};
+use chrono::Utc;
+use omnisonic_domain::studio::{StudioSessionFields, TrackInput};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+/// Most sessions a list shows at once.
+pub const LIST_LIMIT: u64 = 200;
+
+/// The most recently changed sessions first.
+pub async fn list_sessions(db: &impl ConnectionTrait) -> Result<Vec<studio_session::Model>, StoreError> {
+    Ok(studio_session::Entity::find()
+        .order_by_desc(studio_session::Column::UpdatedAt)
+        .order_by_desc(studio_session::Column::Id)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?)
+}
+
+/// Creates a session.
+pub async fn create_session(
+    db: &impl ConnectionTrait,
+    fields: &StudioSessionFields,
+) -> Result<studio_session::Model, StoreError> {
+    let now = Utc::now();
+    let row = studio_session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        title: Set(fields.title.clone()),
+        description: Set(fields.description.clone()),
+        bpm: Set(fields.bpm),
+        sample_rate: Set(fields.sample_rate),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(studio_session::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// The session with this id, or [`StoreError::NotFound`].
+pub async fn get_session(db: &impl ConnectionTrait, id: Uuid) -> Result<studio_session::Model, StoreError> {
+    studio_session::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "studio session", id: id.to_string() })
+}
+
+/// Replaces a session's editable fields.
+pub async fn update_session(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    fields: &StudioSessionFields,
+) -> Result<studio_session::Model, StoreError> {
+    let mut row: studio_session::ActiveModel = get_session(db, id).await?.into();
+    row.title = Set(fields.title.clone());
+    row.description = Set(fields.description.clone());
+    row.bpm = Set(fields.bpm);
+    row.sample_rate = Set(fields.sample_rate);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// A session's tracks in mix order.
+pub async fn list_tracks(db: &impl ConnectionTrait, session_id: Uuid) -> Result<Vec<track::Model>, StoreError> {
+    Ok(track::Entity::find()
+        .filter(track::Column::SessionId.eq(session_id))
+        .order_by_asc(track::Column::Position)
+        .order_by_asc(track::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Appends a track to a session.
+pub async fn add_track(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    input: &TrackInput,
+) -> Result<track::Model, StoreError> {
+    get_session(db, session_id).await?;
+    let position = track::Entity::find().filter(track::Column::SessionId.eq(session_id)).count(db).await?;
+    let now = Utc::now();
+    let row = track::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        name: Set(input.name.clone()),
+        upload_id: Set(None),
+        gain_db: Set(input.gain_db),
+        pan: Set(input.pan),
+        mute: Set(input.mute),
+        solo: Set(input.solo),
+        start_offset_samples: Set(input.start_offset_samples),
+        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(track::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// How many sessions exist.
+pub async fn count_sessions(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(studio_session::Entity::find().count(db).await?)
+}

@@ -1,0 +1,47 @@
+//! Omnisonic's web transport: the only crate that knows about HTTP.
+//!
+//! Pages are server-rendered (askama) and enhanced with htmx, so every basic flow also works without JavaScript.
+//! REST handlers answer errors as RFC 9457 problem+json with a stable `code`; GraphQL is served over the same
+//! router. Handlers take the [`AppState`] and call the store directly — there is no service layer yet because no
+//! rule spans more than one store call.
+
+mod assets;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod pages;
+mod routes;
+mod state;
+mod telemetry;
+
+pub use error::{ApiError, Problem};
+pub use metrics::install_recorder;
+pub use openapi::ApiDoc;
+pub use state::AppState;
+
+use axum::Router;
+
+/// The whole HTTP surface of Omnisonic.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::health::router())
+        .merge(routes::ingest::router())
+        .merge(routes::graphql::router())
+        .merge(openapi::router());
+    let app = Router::new()
+        .merge(pages::router())
+        .merge(api)
+        .merge(assets::router())
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state);
+    telemetry::apply(app)
+}
+
+/// The OpenAPI document as JSON (what `/openapi.json` serves).
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi;
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}

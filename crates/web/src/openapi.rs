@@ -1,0 +1,24 @@
+//! The OpenAPI document of every REST endpoint, served at `/openapi.json` with a vendored Swagger UI at `/docs`.
+
+use crate::routes::{health, ingest};
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Omnisonic's REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Omnisonic API", description = "REST endpoints of Omnisonic. The catalogue's query API is GraphQL at /graphql (schema.graphql)."),
+    paths(health::healthz, health::readyz, health::metrics, ingest::ingest_isrc),
+    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording)),
+    tags(
+        (name = "ingest", description = "Getting recordings into the catalogue"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `/openapi.json` and `/docs`.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()).into()
+}

@@ -1,0 +1,342 @@
+//! Studio pages: list and create sessions, a session with its tracks, edit a session, add a track.
+//!
+//! Plain forms with POST → 303 redirect, so every flow works without JavaScript; htmx (`hx-boost`) only makes the
+//! same requests without full page loads. A form with errors is answered 422 with the form re-rendered.
+
+use super::{VERSION, page_error, render};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use omnisonic_domain::ValidationErrors;
+use omnisonic_domain::studio::{SAMPLE_RATES, StudioSessionInput, TrackInput};
+use omnisonic_store::entities::{studio_session, track};
+use omnisonic_store::studio as store;
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/studio", get(list))
+        .route("/studio/sessions", post(create))
+        .route("/studio/sessions/{id}", get(detail).post(update))
+        .route("/studio/sessions/{id}/edit", get(edit))
+        .route("/studio/sessions/{id}/tracks", post(add_track))
+}
+
+/// A session form as submitted: every field a string, so bad numbers become field errors, not 400s.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct SessionForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    bpm: String,
+    #[serde(default)]
+    sample_rate: String,
+}
+
+/// What the session form template shows.
+pub(super) struct SessionFormView {
+    action: String,
+    submit_label: &'static str,
+    title: String,
+    description: String,
+    bpm: String,
+    sample_rate: String,
+    errors: ValidationErrors,
+}
+
+impl SessionForm {
+    fn parse(&self) -> Result<omnisonic_domain::studio::StudioSessionFields, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let bpm = match self.bpm.trim() {
+            "" => None,
+            s => s.parse::<i32>().map_err(|_| errors.add("bpm", "must be a whole number")).ok(),
+        };
+        let sample_rate = self.sample_rate.trim().parse::<i32>().unwrap_or(0);
+        let input = StudioSessionInput {
+            title: self.title.clone(),
+            description: Some(self.description.clone()),
+            bpm,
+            sample_rate,
+        };
+        match input.validate() {
+            Ok(fields) if errors.is_empty() => Ok(fields),
+            Ok(_) => Err(errors),
+            Err(mut more) => {
+                more.merge(errors);
+                Err(more)
+            }
+        }
+    }
+
+    fn view(self, action: String, submit_label: &'static str, errors: ValidationErrors) -> SessionFormView {
+        SessionFormView {
+            action,
+            submit_label,
+            title: self.title,
+            description: self.description,
+            bpm: self.bpm,
+            sample_rate: self.sample_rate,
+            errors,
+        }
+    }
+
+    fn from_session(s: &studio_session::Model) -> Self {
+        Self {
+            title: s.title.clone(),
+            description: s.description.clone().unwrap_or_default(),
+            bpm: s.bpm.map(|b| b.to_string()).unwrap_or_default(),
+            sample_rate: s.sample_rate.to_string(),
+        }
+    }
+}
+
+fn new_session_form() -> SessionForm {
+    SessionForm { sample_rate: "48000".to_owned(), ..Default::default() }
+}
+
+fn see_other(location: String) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "studio/list.html")]
+struct ListPage {
+    section: &'static str,
+    version: &'static str,
+    sessions: Vec<studio_session::Model>,
+    form: SessionFormView,
+    sample_rates: &'static [i32],
+}
+
+async fn list_page(state: &AppState, uri: &Uri, form: SessionFormView, status: StatusCode) -> Response {
+    match store::list_sessions(&state.db).await {
+        Ok(sessions) => render(
+            status,
+            &ListPage { section: "studio", version: VERSION, sessions, form, sample_rates: SAMPLE_RATES },
+        ),
+        Err(err) => page_error(err, uri),
+    }
+}
+
+async fn list(State(state): State<AppState>, uri: Uri) -> Response {
+    let form = new_session_form().view("/studio/sessions".into(), "Create session", ValidationErrors::default());
+    list_page(&state, &uri, form, StatusCode::OK).await
+}
+
+async fn create(State(state): State<AppState>, uri: Uri, Form(form): Form<SessionForm>) -> Response {
+    match form.parse() {
+        Ok(fields) => match store::create_session(&state.db, &fields).await {
+            Ok(session) => see_other(format!("/studio/sessions/{}", session.id)),
+            Err(err) => page_error(err, &uri),
+        },
+        Err(errors) => {
+            let view = form.view("/studio/sessions".into(), "Create session", errors);
+            list_page(&state, &uri, view, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// A track form as submitted.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct TrackForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    gain_db: String,
+    #[serde(default)]
+    pan: String,
+    #[serde(default)]
+    start_offset_samples: String,
+    #[serde(default)]
+    mute: Option<String>,
+    #[serde(default)]
+    solo: Option<String>,
+}
+
+impl Default for TrackForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            gain_db: "0".into(),
+            pan: "0".into(),
+            start_offset_samples: "0".into(),
+            mute: None,
+            solo: None,
+        }
+    }
+}
+
+impl TrackForm {
+    fn parse(&self) -> Result<TrackInput, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let mut number = |field: &str, raw: &str| -> f64 {
+            match raw.trim() {
+                "" => 0.0,
+                s => s.parse::<f64>().ok().filter(|v| v.is_finite()).unwrap_or_else(|| {
+                    errors.add(field, "must be a number");
+                    0.0
+                }),
+            }
+        };
+        let gain_db = number("gain_db", &self.gain_db);
+        let pan = number("pan", &self.pan);
+        let start_offset_samples = match self.start_offset_samples.trim() {
+            "" => 0,
+            s => s.parse::<i64>().unwrap_or_else(|_| {
+                errors.add("start_offset_samples", "must be a whole number of samples");
+                0
+            }),
+        };
+        let input = TrackInput {
+            name: self.name.clone(),
+            gain_db,
+            pan,
+            mute: self.mute.is_some(),
+            solo: self.solo.is_some(),
+            start_offset_samples,
+        };
+        let validated = input.validate();
+        match validated {
+            Ok(t) if errors.is_empty() => Ok(t),
+            Ok(_) => Err(errors),
+            Err(mut more) => {
+                more.merge(errors);
+                Err(more)
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "studio/detail.html")]
+struct DetailPage {
+    section: &'static str,
+    version: &'static str,
+    session: studio_session::Model,
+    tracks: Vec<track::Model>,
+    track_form: TrackForm,
+    track_errors: ValidationErrors,
+}
+
+async fn detail_page(state: &AppState, uri: &Uri, id: Uuid, form: TrackForm, errors: ValidationErrors) -> Response {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let loaded = async {
+        Ok::<_, omnisonic_store::StoreError>((
+            store::get_session(&state.db, id).await?,
+            store::list_tracks(&state.db, id).await?,
+        ))
+    };
+    match loaded.await {
+        Ok((session, tracks)) => render(
+            status,
+            &DetailPage {
+                section: "studio",
+                version: VERSION,
+                session,
+                tracks,
+                track_form: form,
+                track_errors: errors,
+            },
+        ),
+        Err(err) => page_error(err, uri),
+    }
+}
+
+/// Parses a path id; a malformed one is simply a page that does not exist.
+fn parse_id(raw: &str) -> Option<Uuid> {
+    Uuid::parse_str(raw).ok()
+}
+
+async fn detail(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    detail_page(&state, &uri, id, TrackForm::default(), ValidationErrors::default()).await
+}
+
+fn html_accept() -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(header::ACCEPT, axum::http::HeaderValue::from_static("text/html"));
+    headers
+}
+
+#[derive(Template)]
+#[template(path = "studio/edit.html")]
+struct EditPage {
+    section: &'static str,
+    version: &'static str,
+    id: Uuid,
+    original_title: String,
+    form: SessionFormView,
+    sample_rates: &'static [i32],
+}
+
+async fn edit_page(
+    state: &AppState,
+    uri: &Uri,
+    id: Uuid,
+    form: Option<SessionForm>,
+    errors: ValidationErrors,
+) -> Response {
+    match store::get_session(&state.db, id).await {
+        Ok(session) => {
+            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let form = form.unwrap_or_else(|| SessionForm::from_session(&session));
+            let view = form.view(format!("/studio/sessions/{id}"), "Save changes", errors);
+            render(
+                status,
+                &EditPage {
+                    section: "studio",
+                    version: VERSION,
+                    id,
+                    original_title: session.title,
+                    form: view,
+                    sample_rates: SAMPLE_RATES,
+                },
+            )
+        }
+        Err(err) => page_error(err, uri),
+    }
+}
+
+async fn edit(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    edit_page(&state, &uri, id, None, ValidationErrors::default()).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<SessionForm>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    match form.parse() {
+        Ok(fields) => match store::update_session(&state.db, id, &fields).await {
+            Ok(_) => see_other(format!("/studio/sessions/{id}")),
+            Err(err) => page_error(err, &uri),
+        },
+        Err(errors) => edit_page(&state, &uri, id, Some(form), errors).await,
+    }
+}
+
+async fn add_track(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<TrackForm>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    match form.parse() {
+        Ok(input) => match store::add_track(&state.db, id, &input).await {
+            Ok(_) => see_other(format!("/studio/sessions/{id}#tracks-heading")),
+            Err(err) => page_error(err, &uri),
+        },
+        Err(errors) => detail_page(&state, &uri, id, form, errors).await,
+    }
+}

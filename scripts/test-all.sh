@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite, the same way locally and in CI (.ci/run calls this):
+#
+#   install deps -> start services -> fmt -> clippy -> cargo test (SQLite + PostgreSQL)
+#   -> schema.graphql drift -> build the binary -> Playwright end-to-end tests
+#
+# Each step is announced and the first failure stops the run. The services this script
+# starts are stopped again on exit, pass or fail.
+#
+# Environment:
+#   OMNISONIC_REQUIRE_SERVICES=1   a missing PostgreSQL/Redis fails the run instead of
+#                                  skipping those tests (CI sets it)
+#   OMNISONIC_TEST_DATABASE_URL    PostgreSQL for the Rust tests
+#                                  (default postgres://postgres@127.0.0.1:5432/postgres)
+#
+# Usage: bash scripts/test-all.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+total_steps=8
+step_no=0
+run_start=$SECONDS
+step() {
+    step_no=$((step_no + 1))
+    printf '\n==> [%d/%d] %s   (%ds elapsed)\n' "$step_no" "$total_steps" "$*" "$((SECONDS - run_start))"
+}
+
+step "install missing dependencies (chromium, e2e npm packages)"
+bash scripts/install-deps.sh
+
+step "start services (PostgreSQL, Redis, primary + read replica)"
+# Stop what we started however the run ends; `|| true` so a failing stop never hides
+# the real exit status of the run.
+trap 'echo; echo "==> stopping services"; bash scripts/services.sh stop || true' EXIT
+bash scripts/services.sh start
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (SQLite, and PostgreSQL at OMNISONIC_TEST_DATABASE_URL)"
+export OMNISONIC_TEST_DATABASE_URL="${OMNISONIC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+cargo test --workspace
+
+step "schema.graphql is up to date"
+# schema.graphql is committed so API changes show up in review; it must match the code.
+if ! cargo run -q -p omnisonic -- schema | diff -u schema.graphql -; then
+    echo "schema.graphql is stale: run cargo run -p omnisonic -- schema > schema.graphql" >&2
+    exit 1
+fi
+
+step "build the omnisonic binary for the end-to-end tests"
+cargo build -p omnisonic
+
+step "end-to-end tests (Playwright + Debian chromium against target/debug/omnisonic)"
+if [ ! -f e2e/run.sh ]; then
+    echo "e2e/run.sh is missing" >&2
+    exit 1
+fi
+bash e2e/run.sh
+
+printf '\n==> all %d steps passed in %ds\n' "$total_steps" "$((SECONDS - run_start))"
