@@ -125,7 +125,7 @@ mod tests {
             let digits: String = typo.iter().map(|d| char::from(b'0' + d)).collect();
             // Weight 5 and even deltas can alias mod 10 — the scheme's documented blind spot.
             let weight = pos as u32 + 1;
-            if (weight * u32::from(delta)) % 10 != 0 {
+            if !(weight * u32::from(delta)).is_multiple_of(10) {
                 let parsed = Iswc::parse(&format!("T{digits}{good}"));
                 prop_assert!(
                     matches!(parsed, Err(IswcError::BadCheckDigit { .. })),

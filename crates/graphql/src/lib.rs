@@ -11,7 +11,7 @@ mod types;
 
 pub use error::ErrorCode;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use omnisonic_store::DatabaseConnection;
 
@@ -41,5 +41,7 @@ pub fn sdl() -> String {
 
 /// Prepares one request: attaches a fresh, request-scoped DataLoader (its cache must not outlive the request).
 pub fn prepare(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
-    request.data(DataLoader::new(loaders::CatalogueLoader::new(db.clone()), tokio::spawn))
+    let loader: loaders::Loaders =
+        DataLoader::with_cache(loaders::CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default());
+    request.data(loader)
 }

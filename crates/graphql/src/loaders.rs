@@ -1,11 +1,103 @@
 //! Batch loaders: each key type answers a whole page of parents in one statement.
+//!
+//! Connections also *prefetch*: when a page of recordings or works is read, the resolver looks ahead at the
+//! selection and loads the children it asks for (contributions, their parties, works) in one statement per kind,
+//! feeding the request's loader cache. The statement count is then fixed by the query's shape, not by how the
+//! DataLoader's batching window happens to fall.
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use omnisonic_store::entities::{contribution, party, recording, work};
 use omnisonic_store::{DatabaseConnection, StoreError, catalogue};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// The request-scoped loader, with a per-request cache so prefetched rows are served without a query.
+pub type Loaders = DataLoader<CatalogueLoader, HashMapCache>;
+
+/// Which children of a page the query selects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted {
+    /// The page's contributions.
+    pub contributions: bool,
+    /// The parties of those contributions.
+    pub parties: bool,
+    /// The recordings' works.
+    pub works: bool,
+    /// The works' recordings.
+    pub recordings: bool,
+}
+
+/// Loads the parties of `contributions` into the cache.
+async fn prefetch_parties(
+    loader: &Loaders,
+    db: &DatabaseConnection,
+    contributions: &[contribution::Model],
+) -> Result<(), StoreError> {
+    let mut party_ids: Vec<Uuid> = contributions.iter().map(|c| c.party_id).collect();
+    party_ids.sort_unstable();
+    party_ids.dedup();
+    if party_ids.is_empty() {
+        return Ok(());
+    }
+    let parties = catalogue::parties_by_ids(db, &party_ids).await?;
+    loader.feed_many(parties.into_iter().map(|p| (PartyKey(p.id), p))).await;
+    Ok(())
+}
+
+/// Primes the cache with what the query wants of a page of recordings.
+pub async fn prefetch_for_recordings(
+    loader: &Loaders,
+    db: &DatabaseConnection,
+    page: &[recording::Model],
+    wanted: Wanted,
+) -> Result<(), StoreError> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    if wanted.contributions {
+        let keys: Vec<RecordingContributions> = page.iter().map(|r| RecordingContributions(r.id)).collect();
+        let rows = catalogue::contributions_for_recordings(db, &ids(&keys, |k| k.0)).await?;
+        if wanted.parties {
+            prefetch_parties(loader, db, &rows).await?;
+        }
+        loader.feed_many(group(&keys, RecordingContributions, rows, |c| c.recording_id)).await;
+    }
+    if wanted.works {
+        let work_ids: Vec<Uuid> = page.iter().filter_map(|r| r.work_id).collect();
+        if !work_ids.is_empty() {
+            let works = catalogue::works_by_ids(db, &work_ids).await?;
+            loader.feed_many(works.into_iter().map(|w| (WorkKey(w.id), w))).await;
+        }
+    }
+    Ok(())
+}
+
+/// Primes the cache with what the query wants of a page of works.
+pub async fn prefetch_for_works(
+    loader: &Loaders,
+    db: &DatabaseConnection,
+    page: &[work::Model],
+    wanted: Wanted,
+) -> Result<(), StoreError> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    if wanted.contributions {
+        let keys: Vec<WorkContributions> = page.iter().map(|w| WorkContributions(w.id)).collect();
+        let rows = catalogue::contributions_for_works(db, &ids(&keys, |k| k.0)).await?;
+        if wanted.parties {
+            prefetch_parties(loader, db, &rows).await?;
+        }
+        loader.feed_many(group(&keys, WorkContributions, rows, |c| c.work_id)).await;
+    }
+    if wanted.recordings {
+        let keys: Vec<WorkRecordings> = page.iter().map(|w| WorkRecordings(w.id)).collect();
+        let rows = catalogue::recordings_for_works(db, &ids(&keys, |k| k.0)).await?;
+        loader.feed_many(group(&keys, WorkRecordings, rows, |r| r.work_id)).await;
+    }
+    Ok(())
+}
 
 /// A load failure, shared by every waiter of the batch.
 pub type LoadError = Arc<StoreError>;

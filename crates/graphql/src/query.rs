@@ -2,7 +2,8 @@
 
 use crate::MAX_PAGE_SIZE;
 use crate::error::{bad_input, from_store};
-use crate::types::{Party, Recording, Work};
+use crate::loaders::{Wanted, prefetch_for_recordings, prefetch_for_works};
+use crate::types::{Party, Recording, Work, loader};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 use omnisonic_domain::Isrc;
@@ -68,6 +69,15 @@ impl Query {
         let had_cursor = after.is_some();
         let (limit, after) = page_args(first, after)?;
         let rows = catalogue::list_works(db(ctx), search.as_deref(), after, limit + 1).await.map_err(from_store)?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wanted = Wanted {
+            contributions: node.field("contributions").exists(),
+            parties: node.field("contributions").field("party").exists(),
+            works: false,
+            recordings: node.field("recordings").exists(),
+        };
+        let page = &rows[..rows.len().min(limit as usize)];
+        prefetch_for_works(loader(ctx), db(ctx), page, wanted).await.map_err(from_store)?;
         Ok(connection(rows, limit, had_cursor, |r| r.id, Work))
     }
 
@@ -98,6 +108,15 @@ impl Query {
         let (limit, after) = page_args(first, after)?;
         let filter = RecordingFilter { artist, genre, search };
         let rows = catalogue::list_recordings(db(ctx), &filter, after, limit + 1).await.map_err(from_store)?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wanted = Wanted {
+            contributions: node.field("contributions").exists(),
+            parties: node.field("contributions").field("party").exists(),
+            works: node.field("work").exists(),
+            recordings: false,
+        };
+        let page = &rows[..rows.len().min(limit as usize)];
+        prefetch_for_recordings(loader(ctx), db(ctx), page, wanted).await.map_err(from_store)?;
         Ok(connection(rows, limit, had_cursor, |r| r.id, Recording))
     }
 

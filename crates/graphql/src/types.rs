@@ -2,17 +2,16 @@
 
 use crate::error::from_store;
 use crate::loaders::{
-    CatalogueLoader, PartyContributions, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings,
+    Loaders, PartyContributions, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings,
 };
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use omnisonic_domain::catalogue as domain;
 use omnisonic_store::entities::{contribution, party, recording, work};
 use std::sync::Arc;
 
-fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<CatalogueLoader> {
-    ctx.data_unchecked::<DataLoader<CatalogueLoader>>()
+pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
 }
 
 fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::Error {

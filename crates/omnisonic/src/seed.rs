@@ -97,7 +97,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
         updated_at: now,
     })
     .collect();
-    let specs: [(&str, &str, usize, Option<usize>, &str, &str); 5] = [
+    // (ISRC, title, artist index, work index, release date, genre)
+    type Spec<'a> = (&'a str, &'a str, usize, Option<usize>, &'a str, &'a str);
+    let specs: [Spec; 5] = [
         ("USRC11301176", "2 On", 0, Some(0), "2014-01-21", "r&b"),
         ("USCM51400222", "0 To 100 / The Catch Up", 1, Some(1), "2014-07-15", "rap"),
         ("GBUM71029604", "Falcon 69", 2, Some(2), "2010-05-03", "electronic"),

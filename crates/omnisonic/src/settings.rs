@@ -115,7 +115,21 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
+        const KNOWN: [&str; 8] = [
+            "data_dir",
+            "database_url",
+            "database_read_url",
+            "database_max_connections",
+            "redis_url",
+            "bind",
+            "auto_migrate",
+            "log_format",
+        ];
         for (key, value) in table {
+            if !KNOWN.contains(&key.as_str()) {
+                unknown.push(key);
+                continue;
+            }
             let explicit =
                 matches!(matches.value_source(&key), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
             if explicit {
@@ -137,7 +151,7 @@ impl Settings {
                 "bind" => self.bind = text.parse().map_err(|e| bad(&e))?,
                 "auto_migrate" => self.auto_migrate = text.parse().map_err(|e| bad(&e))?,
                 "log_format" => self.log_format = LogFormat::from_str(&text, true).map_err(|e| bad(&e))?,
-                _ => unknown.push(key),
+                _ => unreachable!("checked against KNOWN above"),
             }
         }
         Ok(unknown)

@@ -1,0 +1,53 @@
+//! Catalogue rules at the store boundary: shares per role, atomic seeding of real data.
+
+use crate::helpers::{both_backends, shared_data};
+use omnisonic_domain::ShareBps;
+use omnisonic_domain::catalogue::{PartyKind, Role, WorkInput};
+use omnisonic_store::StoreError;
+use omnisonic_store::catalogue::{self, ContributionTarget};
+
+both_backends! {
+    async fn a_works_shares_per_role_never_pass_one_hundred_percent(app: TestApp) {
+        let work = catalogue::create_work(&app.db, &WorkInput { title: "Split".into(), iswc: Some("T-034.524.680-1".into()), genres: vec![] }.validate().expect("valid")).await.expect("work");
+        let a = catalogue::create_party(&app.db, "A", PartyKind::Writer).await.expect("party");
+        let b = catalogue::create_party(&app.db, "B", PartyKind::Writer).await.expect("party");
+        let share = |bps| ShareBps::new(bps).expect("in range");
+        catalogue::add_contribution(&app.db, a.id, ContributionTarget::Work(work.id), Role::Composer, share(6_000)).await.expect("60 %");
+        catalogue::add_contribution(&app.db, b.id, ContributionTarget::Work(work.id), Role::Composer, share(4_000)).await.expect("exactly 100 %");
+        let over = catalogue::add_contribution(&app.db, b.id, ContributionTarget::Work(work.id), Role::Composer, share(1)).await;
+        match over {
+            Err(StoreError::Invalid(errors)) => assert!(errors.reason_for("share_bps").expect("share_bps").contains("10001")),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        // Other roles have their own 100 %.
+        catalogue::add_contribution(&app.db, a.id, ContributionTarget::Work(work.id), Role::Publisher, share(10_000)).await.expect("publisher");
+        let stored = catalogue::contributions_for_works(&app.db, &[work.id]).await.expect("list");
+        assert_eq!(stored.len(), 3, "the refused contribution left nothing behind");
+
+        let missing = catalogue::add_contribution(&app.db, a.id, ContributionTarget::Work(uuid::Uuid::now_v7()), Role::Composer, share(1)).await;
+        assert!(matches!(missing, Err(StoreError::NotFound { entity: "work", .. })), "{missing:?}");
+    }
+
+    async fn duplicate_iswc_is_a_conflict(app: TestApp) {
+        let input = WorkInput { title: "One".into(), iswc: Some("T0345246801".into()), genres: vec![] }.validate().expect("valid");
+        catalogue::create_work(&app.db, &input).await.expect("first");
+        let again = catalogue::create_work(&app.db, &input).await;
+        assert!(matches!(again, Err(StoreError::Conflict { ref field, .. }) if field == "iswc"), "{again:?}");
+    }
+
+    async fn seeding_real_data_is_complete_and_idempotent(app: TestApp) {
+        let summary = omnisonic::seed::from_dir(&app.db, &shared_data()).await.expect("seed");
+        assert!(summary.contains("7504 recordings"), "{summary}");
+        assert_eq!(catalogue::count_recordings(&app.db).await.expect("count"), 7_504);
+        let again = omnisonic::seed::from_dir(&app.db, &shared_data()).await.expect("seed again");
+        assert!(again.contains(": 0 recordings") && again.contains("skipped 7504 already present"), "{again}");
+        assert_eq!(catalogue::count_recordings(&app.db).await.expect("count"), 7_504);
+        // A recording credited to two artists splits the performer share evenly.
+        let isrc = "USCM51400173";
+        let rec = catalogue::recording_by_isrc(&app.db, isrc).await.expect("query").expect("present");
+        let shares: i32 = catalogue::contributions_for_recordings(&app.db, &[rec.id]).await.expect("list").iter().map(|c| c.share_bps).sum();
+        assert_eq!(shares, 10_000);
+        let demo = omnisonic::seed::demo(&app.db).await.expect("demo after real data");
+        assert!(demo.contains("already present"), "the demo shares ISRCs with the real data: {demo}");
+    }
+}

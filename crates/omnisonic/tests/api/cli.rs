@@ -1,0 +1,138 @@
+//! The binary as an operator meets it: start-up, configuration errors, graceful shutdown, logs, generated files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn omnisonic() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_omnisonic"));
+    for var in ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "OMNISONIC_CONFIG", "OMNISONIC_BIND", "LOG_FORMAT"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn unknown_database_scheme_fails_at_start_with_a_clear_message() {
+    let out = omnisonic().args(["--database-url", "mysql://root@localhost/x", "migrate"]).output().expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL scheme \"mysql\""), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn settings_file_is_layered_under_env_and_flags() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("omnisonic.toml");
+    std::fs::write(&file, "database_url = \"oracle://nope\"\nunknown_key = 1\n").expect("write");
+    // The file's bad URL is used when nothing overrides it…
+    let out = omnisonic().args(["--config", file.to_str().expect("utf-8"), "migrate"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("\"oracle\""), "{stderr}");
+    assert!(stderr.contains("unknown setting `unknown_key`"), "{stderr}");
+    // …and the environment wins over the file.
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
+    let out = omnisonic()
+        .args(["--config", file.to_str().expect("utf-8"), "migrate"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn secrets_are_not_printed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = omnisonic()
+        .args(["migrate"])
+        .env("DATABASE_URL", "postgres://user:hunter2@127.0.0.1:1/nope")
+        .env("OMNISONIC_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "nothing listens on port 1");
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("hunter2"), "{all}");
+    assert!(all.contains("user:***@"), "{all}");
+}
+
+/// Starts `serve` on port 0 with JSON logs; returns the child and the address it printed.
+fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = omnisonic()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("OMNISONIC_DATA_DIR", dir)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
+    let address = line.trim().strip_prefix("omnisonic listening on ").expect("prints its URL").to_owned();
+    (child, address)
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_answers_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut child, address) = serve(dir.path());
+    let client = reqwest::Client::new();
+    let ready = client.get(format!("{address}/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let request_id = ready.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let studio = client.get(format!("{address}/studio")).send().await.expect("studio");
+    assert_eq!(studio.status(), 200);
+    assert!(dir.path().join("omnisonic.db").exists(), "the embedded database lives in the data folder");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "did not stop within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).expect("logs");
+    let lines: Vec<serde_json::Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(!lines.is_empty(), "JSON logs: {logs}");
+    let for_request: Vec<_> = lines.iter().filter(|l| l["span"]["request_id"] == request_id.as_str()).collect();
+    assert!(!for_request.is_empty(), "the request's log lines carry its id: {logs}");
+}
+
+#[test]
+fn env_example_is_generated_from_the_settings() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example")).expect(".env.example");
+    assert_eq!(
+        committed,
+        omnisonic::cli::env_example(),
+        ".env.example is stale: run `cargo run -p omnisonic -- env-example > .env.example`"
+    );
+    for var in ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "OMNISONIC_DATA_DIR", "LOG_FORMAT"] {
+        assert!(committed.contains(&format!("#{var}=")), "{var}");
+    }
+}
+
+#[test]
+fn seed_and_schema_commands_work() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = omnisonic().args(["seed"]).env("OMNISONIC_DATA_DIR", dir.path()).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("demo catalogue loaded: 8 parties, 3 works, 5 recordings"));
+    let bad_dir = omnisonic()
+        .args(["seed", "--from", "/definitely/not/here"])
+        .env("OMNISONIC_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(!bad_dir.status.success());
+    assert!(String::from_utf8_lossy(&bad_dir.stderr).contains("/definitely/not/here"));
+    let openapi = omnisonic().args(["schema", "--openapi"]).output().expect("run");
+    let doc: serde_json::Value = serde_json::from_slice(&openapi.stdout).expect("JSON");
+    assert!(doc["paths"]["/ingest/isrc"]["post"].is_object());
+}

@@ -1,0 +1,194 @@
+//! `spawn_app()` and friends: a real server per test, its own database, dropped after.
+
+use omnisonic::startup::Application;
+use omnisonic_store::DatabaseConnection;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::oneshot;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, which cannot block on itself: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(admin) = omnisonic_store::connect(&admin_url, 1).await {
+                        use sea_orm::ConnectionTrait;
+                        let _ =
+                            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    shutdown: Option<oneshot::Sender<()>>,
+    // Declared last: dropped after the server stopped.
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// SQL statements executed so far through the app's pool.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(form).send().await.expect("POST form")
+    }
+
+    /// Runs a GraphQL query and returns the whole JSON response (`data` and `errors`).
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        let response = self.post_json("/graphql", &serde_json::json!({ "query": query, "variables": variables })).await;
+        assert_eq!(response.status(), 200, "GraphQL answers 200 even for field errors");
+        response.json().await.expect("GraphQL JSON")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn require_services() -> bool {
+    std::env::var("OMNISONIC_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// Creates the per-test database; `None` when PostgreSQL is not configured and not required.
+async fn create_database(backend: Backend) -> Option<(String, TestDatabase)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            Some((url, TestDatabase::Sqlite(dir)))
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("OMNISONIC_TEST_DATABASE_URL") else {
+                assert!(
+                    !require_services(),
+                    "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_DATABASE_URL is not set: PostgreSQL tests cannot run"
+                );
+                eprintln!("skipping the PostgreSQL variant: OMNISONIC_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            let admin = omnisonic_store::connect(&admin_url, 1)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at OMNISONIC_TEST_DATABASE_URL is unreachable: {e:?}"));
+            let name = format!("omnisonic_test_{}", uuid::Uuid::new_v4().simple());
+            use sea_orm::ConnectionTrait;
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            drop(admin);
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+            Some((format!("{base}/{name}"), TestDatabase::Postgres { admin_url: admin_url.clone(), name }))
+        }
+    }
+}
+
+/// Starts the real application on port 0 over a fresh, migrated database.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let (url, database) = create_database(backend).await?;
+    let mut db = omnisonic_store::connect(&url, 8).await.expect("connect test database");
+    omnisonic_store::migrate(&db).await.expect("migrate");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        if std::env::var_os("OMNISONIC_TEST_PRINT_SQL").is_some() {
+            eprintln!("SQL: {}", info.statement);
+        }
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let app = Application::with_database(db.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let address = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    Some(TestApp { address, client, db, statements, shutdown: Some(tx), _database: database })
+}
+
+/// Declares each test once and runs it on both backends.
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                use $crate::helpers::{Backend, TestApp, spawn_app};
+
+                async fn run($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run(spawn_app(Backend::Sqlite).await.expect("SQLite is always available")).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = spawn_app(Backend::Postgres).await {
+                        run(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use both_backends;
+
+/// Path of the shared real-world test data (`../shared/data`).
+pub fn shared_data() -> std::path::PathBuf {
+    std::env::var_os("OMNISONIC_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+/// Asserts a problem+json response with `status` and `code`; returns the document.
+pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
+    body
+}

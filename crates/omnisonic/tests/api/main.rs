@@ -1,0 +1,13 @@
+//! The behaviour suite: the real application on port 0 over real HTTP, a fresh database per test.
+//!
+//! Every test in a `both_backends!` block runs twice: on SQLite (always) and on PostgreSQL when
+//! `OMNISONIC_TEST_DATABASE_URL` is set (with `OMNISONIC_REQUIRE_SERVICES=1`, a missing PostgreSQL fails the run).
+
+mod helpers;
+
+mod catalogue;
+mod cli;
+mod graphql;
+mod health;
+mod ingest;
+mod studio;
