@@ -51,3 +51,42 @@ both_backends! {
         assert!(demo.contains("already present"), "the demo shares ISRCs with the real data: {demo}");
     }
 }
+
+both_backends! {
+    async fn the_browse_page_shows_recordings_with_contributors_and_pages(app: TestApp) {
+        omnisonic::seed::demo(&app.db).await.expect("demo");
+        let html = app.get("/catalogue?artist=tinashe").await.text().await.expect("html");
+        assert!(html.contains("USRC11301176") && html.contains("2 On"), "{html}");
+        assert!(html.contains("Tinashe (performer, 100%)"), "{html}");
+        assert!(!html.contains("Falcon 69"), "filtered out");
+        assert!(!html.contains("Next page"), "one page only");
+
+        omnisonic::seed::synthetic(&app.db, 60).await.expect("synthetic");
+        let first = app.get("/catalogue").await.text().await.expect("html");
+        assert_eq!(first.matches("<tr>").count(), 51, "header + 50 rows");
+        let next = first.split("href=\"/catalogue?after=").nth(1).and_then(|s| s.split('"').next()).expect("next link");
+        let second = app.get(&format!("/catalogue?after={next}")).await.text().await.expect("html");
+        assert_eq!(second.matches("<tr>").count(), 1 + 15, "the remaining 15 of 65");
+
+        let bad = app.get("/catalogue?after=garbage").await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.expect("html").contains("role=\"alert\""));
+    }
+
+    async fn home_and_insight_pages_render_with_navigation(app: TestApp) {
+        for path in ["/", "/insight", "/studio", "/catalogue"] {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+            let html = response.text().await.expect("html");
+            for link in ["href=\"/studio\"", "href=\"/catalogue\"", "href=\"/insight\""] {
+                assert!(html.contains(link), "{path} lacks {link}");
+            }
+            assert!(!html.contains("https://"), "{path} loads nothing from elsewhere");
+        }
+        let css = app.get("/assets/app.css").await;
+        assert_eq!(css.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/css"));
+        assert_eq!(app.get("/assets/nope.js").await.status(), 404);
+    }
+}
