@@ -43,6 +43,22 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (SQLite, and PostgreSQL at OMNISONIC_TEST_DATABASE_URL)"
+# Real third-party test data lives in ../shared/data beside the checkout; a clone made elsewhere
+# (CI) finds it through OMNISONIC_SHARED_DATA, which we fill in from the usual places if unset.
+if [ -z "${OMNISONIC_SHARED_DATA:-}" ]; then
+    for candidate in "$repo/../shared/data" /work/shared/data; do
+        if [ -f "$candidate/isrc/tracks_updated.csv" ]; then
+            OMNISONIC_SHARED_DATA="$(cd "$candidate" && pwd)"
+            export OMNISONIC_SHARED_DATA
+            break
+        fi
+    done
+fi
+if [ -z "${OMNISONIC_SHARED_DATA:-}" ]; then
+    echo "test data not found: set OMNISONIC_SHARED_DATA to the shared/data folder" >&2
+    exit 1
+fi
+echo "test data: $OMNISONIC_SHARED_DATA"
 export OMNISONIC_TEST_DATABASE_URL="${OMNISONIC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace
 

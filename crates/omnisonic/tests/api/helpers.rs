@@ -174,11 +174,17 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
-/// Path of the shared real-world test data (`../shared/data`).
+/// Path of the shared real-world test data: `OMNISONIC_SHARED_DATA`, else `../shared/data` beside the checkout.
 pub fn shared_data() -> std::path::PathBuf {
-    std::env::var_os("OMNISONIC_SHARED_DATA")
+    let path = std::env::var_os("OMNISONIC_SHARED_DATA")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    assert!(
+        path.join("isrc/tracks_updated.csv").exists(),
+        "no test data at {}: set OMNISONIC_SHARED_DATA",
+        path.display()
+    );
+    path
 }
 
 /// Asserts a problem+json response with `status` and `code`; returns the document.
