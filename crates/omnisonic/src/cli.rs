@@ -94,6 +94,7 @@ impl Cli {
                     (None, Some(n)) => seed::synthetic(&db, n).await?,
                     (None, None) => seed::demo(&db).await?,
                 };
+                omnisonic_store::catalogue::refresh_statistics(&db).await.context("refresh planner statistics")?;
                 println!("{summary}");
                 Ok(())
             }

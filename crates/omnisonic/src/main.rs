@@ -3,6 +3,11 @@
 use omnisonic::cli::Cli;
 use std::process::ExitCode;
 
+// The GraphQL and database layers allocate many small, short-lived values per request; mimalloc serves that
+// pattern markedly better than glibc's allocator (see CONTRIBUTING.md, Benchmarks).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::load() {
         Ok(cli) => cli,

@@ -363,3 +363,10 @@ pub async fn parties_by_names(
     }
     Ok(found)
 }
+
+/// Refreshes the planner's statistics after a bulk load (`ANALYZE` means the same on SQLite and PostgreSQL), so
+/// the first queries after a seed do not run on plans made for empty tables.
+pub async fn refresh_statistics(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    db.execute_unprepared("ANALYZE").await?;
+    Ok(())
+}
