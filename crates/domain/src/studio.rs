@@ -116,8 +116,13 @@ mod tests {
     fn track_limits() {
         let t = TrackInput { name: "Drums".into(), ..Default::default() };
         assert!(t.validate().is_ok());
-        assert!(TrackInput { gain_db: 12.5, ..t.clone() }.validate().is_err());
-        assert!(TrackInput { pan: -1.01, ..t.clone() }.validate().is_err());
+        for (gain_db, ok) in [(-96.0, true), (12.0, true), (-96.1, false), (12.1, false)] {
+            assert_eq!(TrackInput { gain_db, ..t.clone() }.validate().is_ok(), ok, "gain {gain_db}");
+        }
+        for (pan, ok) in [(-1.0, true), (1.0, true), (-1.01, false), (1.01, false)] {
+            assert_eq!(TrackInput { pan, ..t.clone() }.validate().is_ok(), ok, "pan {pan}");
+        }
+        assert!(TrackInput { start_offset_samples: 0, ..t.clone() }.validate().is_ok());
         assert!(TrackInput { start_offset_samples: -1, ..t }.validate().is_err());
     }
 }

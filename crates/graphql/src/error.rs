@@ -1,4 +1,5 @@
-//! Typed GraphQL errors: every error carries a stable `extensions.code`, the same vocabulary as problem+json.
+//! Typed GraphQL errors: every error carries a stable `extensions.code`, mapped from the same store errors as
+//! the REST problem codes.
 
 use async_graphql::{Error, ErrorExtensions};
 use omnisonic_store::StoreError;

@@ -7,8 +7,8 @@ use crate::types::{Party, Recording, Work, loader};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 use omnisonic_domain::Isrc;
+use omnisonic_store::DatabaseConnection;
 use omnisonic_store::catalogue::{self, RecordingFilter};
-use omnisonic_store::{DatabaseConnection, StoreError};
 use uuid::Uuid;
 
 /// The read side of the catalogue.
@@ -123,11 +123,7 @@ impl Query {
     /// A party by id.
     async fn party(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Party>> {
         let id = parse_id("id", &id)?;
-        match catalogue::parties_by_ids(db(ctx), &[id]).await {
-            Ok(mut rows) => Ok(rows.pop().map(Party)),
-            Err(StoreError::NotFound { .. }) => Ok(None),
-            Err(other) => Err(from_store(other)),
-        }
+        Ok(catalogue::parties_by_ids(db(ctx), &[id]).await.map_err(from_store)?.pop().map(Party))
     }
 
     /// The API's version, handy for checking which build answers.

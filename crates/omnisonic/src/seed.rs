@@ -49,10 +49,13 @@ fn recording_row(input: &RecordingInput, work_id: Option<Uuid>) -> Result<record
     Ok(recording::Model {
         id: Uuid::now_v7(),
         isrc: valid.isrc.as_str().to_owned(),
+        title_folded: recording::fold(&valid.title),
+        artist_folded: recording::fold(&valid.artist),
         title: valid.title,
         artist: valid.artist,
         duration_seconds: valid.duration_seconds.map(|d| d as i32),
         released_at: valid.released_at,
+        genre_folded: valid.genre.as_deref().map(recording::fold),
         genre: valid.genre,
         work_id,
         created_at: now,
@@ -266,15 +269,17 @@ pub async fn synthetic(db: &DatabaseConnection, n: u64) -> anyhow::Result<String
     const GENRES: [&str; 6] = ["rap", "pop", "rock", "jazz", "electronic", "r&b"];
     let start = catalogue::count_recordings(db).await?;
     let artist_count = (n / 5).clamp(1, 10_000);
-    let artists: Vec<party::Model> =
-        (0..artist_count).map(|i| new_party(&format!("Synthetic Artist {i}"), PartyKind::Artist)).collect();
-    let producer = new_party("Synthetic Producer", PartyKind::Artist);
-    let artist_ids: Vec<(Uuid, String)> = artists.iter().map(|a| (a.id, a.name.clone())).collect();
-    catalogue::insert_batch(
-        db,
-        CatalogueBatch { parties: artists.into_iter().chain([producer.clone()]).collect(), ..Default::default() },
-    )
-    .await?;
+    // Parties are reused by name, so running the generator twice adds recordings, not a second set of artists.
+    let mut names: Vec<String> = (0..artist_count).map(|i| format!("Synthetic Artist {i}")).collect();
+    names.push("Synthetic Producer".to_owned());
+    let mut by_name: HashMap<String, Uuid> =
+        catalogue::parties_by_names(db, PartyKind::Artist, &names).await?.into_iter().map(|p| (p.name, p.id)).collect();
+    let missing: Vec<party::Model> =
+        names.iter().filter(|n| !by_name.contains_key(*n)).map(|n| new_party(n, PartyKind::Artist)).collect();
+    by_name.extend(missing.iter().map(|p| (p.name.clone(), p.id)));
+    catalogue::insert_batch(db, CatalogueBatch { parties: missing, ..Default::default() }).await?;
+    let producer_id = by_name["Synthetic Producer"];
+    let artist_ids: Vec<(Uuid, String)> = names[..names.len() - 1].iter().map(|n| (by_name[n], n.clone())).collect();
     let bar = ProgressBar::new(n).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} recordings ({per_sec}, eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -295,7 +300,7 @@ pub async fn synthetic(db: &DatabaseConnection, n: u64) -> anyhow::Result<String
             };
             let rec = recording_row(&input, None).map_err(anyhow::Error::msg)?;
             batch.contributions.push(new_contribution(*artist_id, None, Some(rec.id), Role::Performer, 10_000));
-            batch.contributions.push(new_contribution(producer.id, None, Some(rec.id), Role::Producer, 10_000));
+            batch.contributions.push(new_contribution(producer_id, None, Some(rec.id), Role::Producer, 10_000));
             batch.recordings.push(rec);
         }
         let added = batch.recordings.len() as u64;

@@ -11,8 +11,8 @@ use omnisonic_domain::share::{ShareBps, check_role_total};
 use omnisonic_domain::{ValidationErrors, WorkId};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -30,7 +30,14 @@ pub struct RecordingFilter {
     pub search: Option<String>,
 }
 
-/// `LOWER(col) LIKE '%needle%'` with the needle's own wildcards escaped.
+/// `folded_col LIKE '%needle%'` against a column stored lower-cased, with the needle folded the same way and its
+/// own wildcards escaped.
+fn contains_folded(col: impl sea_orm::sea_query::IntoColumnRef, needle: &str) -> sea_orm::sea_query::SimpleExpr {
+    let escaped = recording::fold(needle).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Expr::col(col).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// `LOWER(col) LIKE '%needle%'` for tables without a folded column (work titles; ASCII folding on SQLite).
 fn contains_ci(col: impl sea_orm::sea_query::IntoColumnRef, needle: &str) -> sea_orm::sea_query::SimpleExpr {
     let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
@@ -48,15 +55,13 @@ pub async fn list_recordings(
         query = query.filter(recording::Column::Id.gt(after));
     }
     if let Some(artist) = filter.artist.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(contains_ci((recording::Entity, recording::Column::Artist), artist));
+        query = query.filter(contains_folded((recording::Entity, recording::Column::ArtistFolded), artist));
     }
     if let Some(genre) = filter.genre.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(
-            Expr::expr(Func::lower(Expr::col((recording::Entity, recording::Column::Genre)))).eq(genre.to_lowercase()),
-        );
+        query = query.filter(recording::Column::GenreFolded.eq(recording::fold(genre)));
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(contains_ci((recording::Entity, recording::Column::Title), search));
+        query = query.filter(contains_folded((recording::Entity, recording::Column::TitleFolded), search));
     }
     Ok(query.order_by_asc(recording::Column::Id).limit(limit).all(db).await?)
 }
@@ -162,6 +167,9 @@ pub async fn upsert_recording(
         released_at: Set(rec.released_at),
         genre: Set(rec.genre.clone()),
         work_id: Set(None),
+        title_folded: Set(recording::fold(&rec.title)),
+        artist_folded: Set(recording::fold(&rec.artist)),
+        genre_folded: Set(rec.genre.as_deref().map(recording::fold)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -174,6 +182,9 @@ pub async fn upsert_recording(
                     recording::Column::DurationSeconds,
                     recording::Column::ReleasedAt,
                     recording::Column::Genre,
+                    recording::Column::TitleFolded,
+                    recording::Column::ArtistFolded,
+                    recording::Column::GenreFolded,
                     recording::Column::UpdatedAt,
                 ])
                 .to_owned(),
@@ -225,8 +236,8 @@ pub enum ContributionTarget {
 
 /// Adds a contribution, refusing (and writing nothing) if the target's shares for that role would pass 100 %.
 ///
-/// Runs in one transaction; on PostgreSQL the target row is locked first so two concurrent additions cannot both
-/// pass the check. SQLite has one writer at a time, which gives the same guarantee.
+/// Runs in one transaction that takes the write lock on the target first, so two concurrent additions cannot both
+/// pass the check on either backend.
 pub async fn add_contribution(
     db: &DatabaseConnection,
     party_id: Uuid,
@@ -235,25 +246,36 @@ pub async fn add_contribution(
     share: ShareBps,
 ) -> Result<contribution::Model, StoreError> {
     let txn = db.begin().await?;
-    let is_pg = txn.get_database_backend() == DbBackend::Postgres;
-    let existing_query = match target {
-        ContributionTarget::Work(id) => {
-            let mut lock = work::Entity::find_by_id(id);
-            if is_pg {
-                lock = lock.lock_exclusive();
-            }
-            lock.one(&txn).await?.ok_or(StoreError::NotFound { entity: "work", id: id.to_string() })?;
-            contribution::Entity::find().filter(contribution::Column::WorkId.eq(id))
-        }
-        ContributionTarget::Recording(id) => {
-            let mut lock = recording::Entity::find_by_id(id);
-            if is_pg {
-                lock = lock.lock_exclusive();
-            }
-            lock.one(&txn).await?.ok_or(StoreError::NotFound { entity: "recording", id: id.to_string() })?;
-            contribution::Entity::find().filter(contribution::Column::RecordingId.eq(id))
-        }
+    // A no-op UPDATE of the target takes the write lock before the shares are read: PostgreSQL locks the row,
+    // SQLite the database. A plain SELECT first would let two deferred transactions read the same total (and on
+    // SQLite the second writer would then fail with a busy snapshot instead of waiting).
+    let (touched, existing_query) = match target {
+        ContributionTarget::Work(id) => (
+            work::Entity::update_many()
+                .col_expr(work::Column::UpdatedAt, Expr::col(work::Column::UpdatedAt))
+                .filter(work::Column::Id.eq(id))
+                .exec(&txn)
+                .await?
+                .rows_affected,
+            contribution::Entity::find().filter(contribution::Column::WorkId.eq(id)),
+        ),
+        ContributionTarget::Recording(id) => (
+            recording::Entity::update_many()
+                .col_expr(recording::Column::UpdatedAt, Expr::col(recording::Column::UpdatedAt))
+                .filter(recording::Column::Id.eq(id))
+                .exec(&txn)
+                .await?
+                .rows_affected,
+            contribution::Entity::find().filter(contribution::Column::RecordingId.eq(id)),
+        ),
     };
+    if touched == 0 {
+        let (entity, id) = match target {
+            ContributionTarget::Work(id) => ("work", id),
+            ContributionTarget::Recording(id) => ("recording", id),
+        };
+        return Err(StoreError::NotFound { entity, id: id.to_string() });
+    }
     party::Entity::find_by_id(party_id)
         .one(&txn)
         .await?
@@ -290,7 +312,8 @@ pub struct CatalogueBatch {
     pub parties: Vec<party::Model>,
     /// Works to insert.
     pub works: Vec<work::Model>,
-    /// Recordings to insert; any whose ISRC already exists is skipped.
+    /// Recordings to insert; an ISRC that already exists fails the whole batch with a conflict (callers filter
+    /// known ISRCs out first, so this only happens when a concurrent write wins the race).
     pub recordings: Vec<recording::Model>,
     /// Contributions to insert; they must reference rows of this batch or existing ones.
     pub contributions: Vec<contribution::Model>,
@@ -306,10 +329,7 @@ pub async fn insert_batch(db: &DatabaseConnection, batch: CatalogueBatch) -> Res
         work::Entity::insert_many(chunk.iter().cloned().map(work::ActiveModel::from)).exec(&txn).await?;
     }
     for chunk in batch.recordings.chunks(INSERT_CHUNK) {
-        recording::Entity::insert_many(chunk.iter().cloned().map(recording::ActiveModel::from))
-            .on_conflict_do_nothing_on([recording::Column::Isrc])
-            .exec(&txn)
-            .await?;
+        recording::Entity::insert_many(chunk.iter().cloned().map(recording::ActiveModel::from)).exec(&txn).await?;
     }
     for chunk in batch.contributions.chunks(INSERT_CHUNK) {
         contribution::Entity::insert_many(chunk.iter().cloned().map(contribution::ActiveModel::from))

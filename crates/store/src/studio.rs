@@ -4,9 +4,10 @@ use crate::StoreError;
 use crate::entities::{studio_session, track};
 use chrono::Utc;
 use omnisonic_domain::studio::{StudioSessionFields, TrackInput};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -74,14 +75,26 @@ pub async fn list_tracks(db: &impl ConnectionTrait, session_id: Uuid) -> Result<
         .await?)
 }
 
-/// Appends a track to a session.
+/// Appends a track to a session (and marks the session as changed).
+///
+/// One transaction that first updates the session row: that takes the write lock, so two concurrent additions get
+/// consecutive positions (a unique index backs this up) instead of the same one.
 pub async fn add_track(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     session_id: Uuid,
     input: &TrackInput,
 ) -> Result<track::Model, StoreError> {
-    get_session(db, session_id).await?;
-    let position = track::Entity::find().filter(track::Column::SessionId.eq(session_id)).count(db).await?;
+    let txn = db.begin().await?;
+    let touched = studio_session::Entity::update_many()
+        .col_expr(studio_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(studio_session::Column::Id.eq(session_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if touched == 0 {
+        return Err(StoreError::NotFound { entity: "studio session", id: session_id.to_string() });
+    }
+    let position = track::Entity::find().filter(track::Column::SessionId.eq(session_id)).count(&txn).await?;
     let now = Utc::now();
     let row = track::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -97,7 +110,9 @@ pub async fn add_track(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(track::Entity::insert(row).exec_with_returning(db).await?)
+    let saved = track::Entity::insert(row).exec_with_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
 /// How many sessions exist.

@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     telemetry::apply(app)
 }

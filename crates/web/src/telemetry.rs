@@ -40,4 +40,23 @@ pub fn apply(router: Router) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_untrusted_request_id))
+}
+
+/// Longest client-supplied request id we keep.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Keeps a client's `x-request-id` only when it is short and plain (`[A-Za-z0-9._-]`); anything else is dropped
+/// so that a fresh id is generated. The id is echoed and logged, so it must not be able to forge log fields.
+async fn drop_untrusted_request_id(mut req: Request<axum::body::Body>) -> Request<axum::body::Body> {
+    let plain = req.headers().get(&REQUEST_ID).map(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if plain == Some(false) {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    req
 }

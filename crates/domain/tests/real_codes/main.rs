@@ -56,7 +56,8 @@ fn every_real_isrc_parses_or_is_rejected_for_a_reason() {
         println!("  rejected, {kind}: {} e.g. {:?}", codes.len(), codes.iter().take(3).collect::<Vec<_>>());
     }
     assert_eq!(total, 7_504, "the extract has 7,504 recordings");
-    assert_eq!(accepted + rejected_total, total);
+    // Every code in the extract is well-formed once normalised; a parser that starts rejecting real codes fails here.
+    assert_eq!(accepted, 7_504, "rejected: {rejected:?}");
     // SOURCES.md: three codes are lower case — they must be accepted and normalised, not rejected.
     assert!(normalised >= 3, "lower-case codes must be normalised, saw {normalised}");
 }

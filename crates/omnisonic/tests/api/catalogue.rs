@@ -28,6 +28,26 @@ both_backends! {
         assert!(matches!(missing, Err(StoreError::NotFound { entity: "work", .. })), "{missing:?}");
     }
 
+    async fn concurrent_contributions_cannot_both_pass_the_share_check(app: TestApp) {
+        let work = catalogue::create_work(&app.db, &WorkInput { title: "Race".into(), iswc: None, genres: vec![] }.validate().expect("valid")).await.expect("work");
+        let a = catalogue::create_party(&app.db, "A", PartyKind::Writer).await.expect("party");
+        let b = catalogue::create_party(&app.db, "B", PartyKind::Writer).await.expect("party");
+        let share = ShareBps::new(6_000).expect("in range");
+        for _ in 0..5 {
+            let (x, y) = tokio::join!(
+                catalogue::add_contribution(&app.db, a.id, ContributionTarget::Work(work.id), Role::Lyricist, share),
+                catalogue::add_contribution(&app.db, b.id, ContributionTarget::Work(work.id), Role::Lyricist, share),
+            );
+            let total: i32 = catalogue::contributions_for_works(&app.db, &[work.id]).await.expect("list").iter().map(|c| c.share_bps).sum();
+            assert!(total <= 10_000, "shares reached {total}");
+            let outcomes = [x.is_ok(), y.is_ok()];
+            assert!(outcomes.iter().filter(|ok| **ok).count() <= 1, "both 60 % shares were accepted");
+            for r in [x, y] {
+                assert!(matches!(r, Ok(_) | Err(StoreError::Invalid(_))), "a losing writer gets a validation error, not {r:?}");
+            }
+        }
+    }
+
     async fn duplicate_iswc_is_a_conflict(app: TestApp) {
         let input = WorkInput { title: "One".into(), iswc: Some("T0345246801".into()), genres: vec![] }.validate().expect("valid");
         catalogue::create_work(&app.db, &input).await.expect("first");

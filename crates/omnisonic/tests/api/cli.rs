@@ -39,6 +39,14 @@ fn settings_file_is_layered_under_env_and_flags() {
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // …and a flag wins over the environment.
+    let out = omnisonic()
+        .args(["--config", file.to_str().expect("utf-8"), "--database-url", "db2://flag", "migrate"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("\"db2\""), "{stderr}");
 }
 
 #[test]

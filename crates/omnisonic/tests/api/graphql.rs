@@ -72,7 +72,9 @@ both_backends! {
 
     async fn unknown_and_malformed_ids_and_bad_arguments_are_typed(app: TestApp) {
         let unknown = app.graphql("query($id: ID!) { work(id: $id) { title } recording(id: $id) { title } party(id: $id) { name } }", json!({"id": uuid::Uuid::now_v7().to_string()})).await;
-        assert_eq!(unknown["data"]["work"], serde_json::Value::Null);
+        for field in ["work", "recording", "party"] {
+            assert_eq!(unknown["data"][field], serde_json::Value::Null, "{field}");
+        }
         assert!(unknown["errors"].is_null(), "{unknown}");
         let malformed = app.graphql("{ work(id: \"nope\") { title } }", json!({})).await;
         assert_eq!(code(&malformed), "BAD_USER_INPUT");
@@ -127,14 +129,39 @@ both_backends! {
         assert!(three["errors"][0]["message"].as_str().expect("msg").contains("too complex"), "{three}");
     }
 
+    async fn request_bodies_are_bounded_and_must_be_json(app: TestApp) {
+        // 64 KiB is read; one byte more is refused before it is buffered.
+        let limit = 64 * 1024;
+        let query = serde_json::json!({"query": "{ apiVersion }"}).to_string();
+        let at_limit = format!("{query}{}", " ".repeat(limit - query.len()));
+        let post = |body: String, content_type: &'static str| {
+            app.client.post(app.url("/graphql")).header("content-type", content_type).body(body).send()
+        };
+        let ok = post(at_limit.clone(), "application/json").await.expect("POST");
+        assert_eq!(ok.status(), 200);
+        let over = post(format!("{at_limit} "), "application/json").await.expect("POST");
+        crate::helpers::expect_problem(over, 413, "payload_too_large").await;
+        let multipart = post("--x\r\n".into(), "multipart/form-data; boundary=x").await.expect("POST");
+        crate::helpers::expect_problem(multipart, 415, "unsupported_media_type").await;
+        let malformed = post("{\"query\":".into(), "application/json").await.expect("POST");
+        crate::helpers::expect_problem(malformed, 400, "malformed_body").await;
+    }
+
     async fn graphiql_is_served_without_a_cdn(app: TestApp) {
         let page = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.expect("GET");
         assert_eq!(page.status(), 200);
         let html = page.text().await.expect("html");
         assert!(html.contains("/assets/vendor/graphiql/graphiql.min.js"));
         assert!(!html.contains("https://"), "no CDN");
+        let csp = page_csp(&app).await;
+        assert!(csp.contains("script-src 'self' 'sha256-"), "GraphiQL's inline bootstrap is allowed by hash only: {csp}");
         assert_eq!(app.get("/assets/vendor/graphiql/graphiql.min.js").await.status(), 200);
     }
+}
+
+async fn page_csp(app: &crate::helpers::TestApp) -> String {
+    let page = app.client.get(app.url("/graphql")).send().await.expect("GET");
+    page.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
 #[test]

@@ -18,6 +18,12 @@ both_backends! {
         assert_eq!(id.len(), 36, "a UUID: {id}");
         let echoed = app.client.get(app.url("/nope")).header("x-request-id", "trace-me-42").send().await.expect("GET");
         assert_eq!(echoed.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("trace-me-42"));
+        // An id that could forge log fields, or is too long, is replaced by a fresh one.
+        for hostile in ["a\" request_id=\"b", &"x".repeat(65)] {
+            let replaced = app.client.get(app.url("/healthz")).header("x-request-id", hostile).send().await.expect("GET");
+            let id = replaced.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            assert_eq!(id.len(), 36, "{hostile:?} was replaced by a UUID, got {id:?}");
+        }
     }
 
     async fn metrics_count_requests_by_route(app: TestApp) {

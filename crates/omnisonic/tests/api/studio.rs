@@ -57,11 +57,30 @@ both_backends! {
         assert_eq!(sessions.len(), 2, "only the two valid sessions exist");
 
         let detail_path = format!("/studio/sessions/{}", sessions[0].id);
-        let bad_track = app.post_form(&format!("{detail_path}/tracks"), &[("name", "Bass"), ("gain_db", "13"), ("pan", "2")]).await;
+        let bad_track = app.post_form(&format!("{detail_path}/tracks"), &[("name", "Bass"), ("gain_db", "13"), ("pan", "2"), ("solo", "on")]).await;
         assert_eq!(bad_track.status(), 422);
         let html = bad_track.text().await.expect("html");
+        assert!(html.contains("name=\"solo\" value=\"on\" checked"), "the form comes back as it was sent");
         assert!(html.contains("Gain must be between -96 and +12 dB") && html.contains("Pan must be between"), "{html}");
         assert!(omnisonic_store::studio::list_tracks(&app.db, sessions[0].id).await.expect("tracks").is_empty());
+    }
+
+    async fn concurrent_tracks_get_distinct_positions(app: TestApp) {
+        let created = app.post_form("/studio/sessions", &[("title", "Race"), ("sample_rate", "48000")]).await;
+        let path = location(&created);
+        let tracks = format!("{path}/tracks");
+        let (a, b, c) = tokio::join!(
+            app.post_form(&tracks, &[("name", "A")]),
+            app.post_form(&tracks, &[("name", "B")]),
+            app.post_form(&tracks, &[("name", "C")]),
+        );
+        for r in [a, b, c] {
+            assert_eq!(r.status(), 303);
+        }
+        let id = path.rsplit('/').next().and_then(|s| uuid::Uuid::parse_str(s).ok()).expect("id");
+        let mut positions: Vec<i32> = omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks").iter().map(|t| t.position).collect();
+        positions.sort_unstable();
+        assert_eq!(positions, [0, 1, 2]);
     }
 
     async fn unknown_sessions_are_not_found(app: TestApp) {

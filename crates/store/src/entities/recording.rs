@@ -24,6 +24,12 @@ pub struct Model {
     pub genre: Option<String>,
     /// The work this records, if linked.
     pub work_id: Option<Uuid>,
+    /// `title` lower-cased (Unicode), for case-insensitive search on every backend.
+    pub title_folded: String,
+    /// `artist` lower-cased (Unicode).
+    pub artist_folded: String,
+    /// `genre` lower-cased (Unicode).
+    pub genre_folded: Option<String>,
     /// When the row was created.
     pub created_at: DateTimeUtc,
     /// When the row last changed.
@@ -54,3 +60,8 @@ impl Related<super::contribution::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The search form of a text: Unicode lower case, the same on SQLite and PostgreSQL.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}

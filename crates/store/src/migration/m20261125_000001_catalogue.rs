@@ -39,6 +39,9 @@ enum Recordings {
     ReleasedAt,
     Genre,
     WorkId,
+    TitleFolded,
+    ArtistFolded,
+    GenreFolded,
     CreatedAt,
     UpdatedAt,
 }
@@ -97,6 +100,11 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Recordings::ReleasedAt).date())
                 .col(ColumnDef::new(Recordings::Genre).string_len(100))
                 .col(ColumnDef::new(Recordings::WorkId).uuid())
+                // Lower-cased in Rust (full Unicode) at write time: SQLite's LOWER() folds ASCII only, so searching
+                // LOWER(title) would miss "Émilie" on the embedded backend.
+                .col(ColumnDef::new(Recordings::TitleFolded).string_len(500).not_null())
+                .col(ColumnDef::new(Recordings::ArtistFolded).string_len(500).not_null())
+                .col(ColumnDef::new(Recordings::GenreFolded).string_len(100))
                 .col(timestamp(Recordings::CreatedAt))
                 .col(timestamp(Recordings::UpdatedAt))
                 .foreign_key(
@@ -110,8 +118,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (name, col) in [
-            ("recordings_artist_idx", Recordings::Artist),
-            ("recordings_genre_idx", Recordings::Genre),
+            ("recordings_artist_idx", Recordings::ArtistFolded),
+            ("recordings_genre_idx", Recordings::GenreFolded),
             ("recordings_work_idx", Recordings::WorkId),
         ] {
             m.create_index(Index::create().name(name).table(Recordings::Table).col(col).to_owned()).await?;

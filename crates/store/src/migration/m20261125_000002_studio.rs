@@ -79,6 +79,7 @@ impl MigrationTrait for Migration {
         m.create_index(
             Index::create()
                 .name("tracks_session_position_idx")
+                .unique()
                 .table(Tracks::Table)
                 .col(Tracks::SessionId)
                 .col(Tracks::Position)

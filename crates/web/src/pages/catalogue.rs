@@ -152,8 +152,14 @@ async fn browse(State(state): State<AppState>, Query(filters): Query<Filters>) -
         error: None,
     };
     if let Some(first) = response.errors.first() {
-        page.error = Some(first.message.clone());
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        let code = first.extensions.as_ref().and_then(|e| e.get("code")).cloned();
+        if code == Some(async_graphql::Value::from(omnisonic_graphql::ErrorCode::BadUserInput.as_str())) {
+            page.error = Some(first.message.clone());
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        tracing::error!(error = %first.message, "catalogue query failed");
+        page.error = Some("The catalogue could not be loaded. Please try again.".to_owned());
+        return render(StatusCode::INTERNAL_SERVER_ERROR, &page);
     }
     let data: Data = match response
         .data

@@ -3,7 +3,7 @@
 //! Plain forms with POST → 303 redirect, so every flow works without JavaScript; htmx (`hx-boost`) only makes the
 //! same requests without full page loads. A form with errors is answered 422 with the form re-rendered.
 
-use super::{VERSION, page_error, render};
+use super::{VERSION, not_found_page, page_error, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -255,14 +255,8 @@ fn parse_id(raw: &str) -> Option<Uuid> {
 }
 
 async fn detail(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
     detail_page(&state, &uri, id, TrackForm::default(), ValidationErrors::default()).await
-}
-
-fn html_accept() -> axum::http::HeaderMap {
-    let mut headers = axum::http::HeaderMap::new();
-    headers.insert(header::ACCEPT, axum::http::HeaderValue::from_static("text/html"));
-    headers
 }
 
 #[derive(Template)]
@@ -305,7 +299,7 @@ async fn edit_page(
 }
 
 async fn edit(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
     edit_page(&state, &uri, id, None, ValidationErrors::default()).await
 }
 
@@ -315,7 +309,7 @@ async fn update(
     Path(id): Path<String>,
     Form(form): Form<SessionForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
     match form.parse() {
         Ok(fields) => match store::update_session(&state.db, id, &fields).await {
             Ok(_) => see_other(format!("/studio/sessions/{id}")),
@@ -331,7 +325,7 @@ async fn add_track(
     Path(id): Path<String>,
     Form(form): Form<TrackForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return super::not_found(uri, html_accept()).await };
+    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
     match form.parse() {
         Ok(input) => match store::add_track(&state.db, id, &input).await {
             Ok(_) => see_other(format!("/studio/sessions/{id}#tracks-heading")),

@@ -9,6 +9,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Serialize;
 
+/// How long readiness waits for the database.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
@@ -35,10 +38,19 @@ pub async fn healthz() -> Json<Health> {
     (status = 503, body = crate::Problem, content_type = "application/problem+json")
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    omnisonic_store::ping(&state.db).await.map_err(|e| {
-        tracing::warn!(error = ?e, "readiness check failed");
-        ApiError::Unavailable("the database is not reachable".to_owned())
-    })?;
+    // Probes give up after a few seconds; answer before they do rather than wait out the pool's acquire timeout.
+    let ping = tokio::time::timeout(READY_TIMEOUT, omnisonic_store::ping(&state.db)).await;
+    match ping {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = ?e, "readiness check failed");
+            return Err(ApiError::Unavailable("the database is not reachable".to_owned()));
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            return Err(ApiError::Unavailable("the database did not answer within 2 s".to_owned()));
+        }
+    }
     Ok(Json(Health { status: "ready", version: env!("CARGO_PKG_VERSION") }))
 }
 

@@ -24,12 +24,15 @@ pub fn router() -> Router<AppState> {
 pub struct IsrcRecord {
     /// ISRC in any common spelling: `USRC11301176`, `US-RC1-13-01176`, `ISRC US-RC1-13-01176`, lower case.
     #[schema(example = "US-RC1-13-01176")]
+    #[serde(default)]
     pub isrc: String,
     /// Title.
     #[schema(example = "2 On")]
+    #[serde(default)]
     pub title: String,
     /// Main artist credit.
     #[schema(example = "Tinashe")]
+    #[serde(default)]
     pub artist: String,
     /// Length in whole seconds (0–86400).
     #[serde(default, alias = "duration")]
