@@ -126,9 +126,6 @@ pub struct RecordingContributions(pub Uuid);
 /// The contributions to a work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WorkContributions(pub Uuid);
-/// The contributions made by a party.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PartyContributions(pub Uuid);
 /// The recordings of a work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WorkRecordings(pub Uuid);
@@ -193,16 +190,6 @@ impl Loader<WorkContributions> for CatalogueLoader {
     async fn load(&self, keys: &[WorkContributions]) -> Result<HashMap<WorkContributions, Self::Value>, Self::Error> {
         let rows = catalogue::contributions_for_works(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(group(keys, WorkContributions, rows, |c| c.work_id))
-    }
-}
-
-impl Loader<PartyContributions> for CatalogueLoader {
-    type Value = Vec<contribution::Model>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[PartyContributions]) -> Result<HashMap<PartyContributions, Self::Value>, Self::Error> {
-        let rows = catalogue::contributions_by_parties(&self.db, &ids(keys, |k| k.0)).await?;
-        Ok(group(keys, PartyContributions, rows, |c| Some(c.party_id)))
     }
 }
 

@@ -1,9 +1,7 @@
 //! GraphQL object types over the store's rows.
 
 use crate::error::from_store;
-use crate::loaders::{
-    Loaders, PartyContributions, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings,
-};
+use crate::loaders::{Loaders, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings};
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use omnisonic_domain::catalogue as domain;
@@ -194,9 +192,20 @@ impl Party {
     async fn isni(&self) -> Option<&str> {
         self.0.isni.as_deref()
     }
-    /// Everything this party contributed to.
-    async fn contributions(&self, ctx: &Context<'_>) -> Result<Vec<Contribution>> {
-        let rows = loader(ctx).load_one(PartyContributions(self.0.id)).await.map_err(load_err)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Contribution).collect())
+    /// What this party contributed, oldest first, at most `first` (1–100, default 50).
+    ///
+    /// A prolific party (a label, a producer) can have contributions on most of the catalogue, so this list is
+    /// bounded and counted per item in the query's complexity, unlike the short per-work and per-recording lists.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, crate::MAX_PAGE_SIZE) as usize * child_complexity")]
+    async fn contributions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Contribution>> {
+        let first = first.unwrap_or(50);
+        if !(1..=crate::MAX_PAGE_SIZE).contains(&first) {
+            return Err(crate::error::bad_input("first", format!("must be between 1 and {}", crate::MAX_PAGE_SIZE)));
+        }
+        let db = ctx.data_unchecked::<omnisonic_store::DatabaseConnection>();
+        let rows = omnisonic_store::catalogue::contributions_of_party(db, self.0.id, first as u64)
+            .await
+            .map_err(from_store)?;
+        Ok(rows.into_iter().map(Contribution).collect())
     }
 }

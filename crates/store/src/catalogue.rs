@@ -139,14 +139,16 @@ pub async fn contributions_for_works(
         .await?)
 }
 
-/// Contributions made by these parties, oldest first.
-pub async fn contributions_by_parties(
+/// The first `limit` contributions made by one party, oldest first.
+pub async fn contributions_of_party(
     db: &impl ConnectionTrait,
-    ids: &[Uuid],
+    party_id: Uuid,
+    limit: u64,
 ) -> Result<Vec<contribution::Model>, StoreError> {
     Ok(contribution::Entity::find()
-        .filter(contribution::Column::PartyId.is_in(ids.iter().copied()))
+        .filter(contribution::Column::PartyId.eq(party_id))
         .order_by_asc(contribution::Column::Id)
+        .limit(limit)
         .all(db)
         .await?)
 }

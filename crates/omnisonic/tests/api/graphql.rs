@@ -68,6 +68,10 @@ both_backends! {
         let party_id = falcon["node"]["contributions"][0]["party"]["id"].as_str().expect("party id");
         let party = app.graphql("query($id: ID!) { party(id: $id) { name contributions { shareBps } } }", json!({"id": party_id})).await;
         assert_eq!(party["data"]["party"]["contributions"].as_array().expect("list").len(), 3, "one per work");
+        let capped = app.graphql("query($id: ID!) { party(id: $id) { contributions(first: 2) { shareBps } } }", json!({"id": party_id})).await;
+        assert_eq!(capped["data"]["party"]["contributions"].as_array().expect("list").len(), 2);
+        let too_many = app.graphql("query($id: ID!) { party(id: $id) { contributions(first: 101) { shareBps } } }", json!({"id": party_id})).await;
+        assert_eq!(code(&too_many), "BAD_USER_INPUT");
     }
 
     async fn unknown_and_malformed_ids_and_bad_arguments_are_typed(app: TestApp) {
@@ -115,11 +119,14 @@ both_backends! {
     }
 
     async fn depth_and_complexity_are_limited(app: TestApp) {
+        // Cheap at every level (one item each), so only the depth limit can refuse it.
         let mut deep = String::from("name");
-        for _ in 0..7 {
-            deep = format!("contributions {{ party {{ {deep} }} }}");
+        for _ in 0..6 {
+            deep = format!("contributions(first: 1) {{ party {{ {deep} }} }}");
         }
-        let too_deep = app.graphql(&format!("{{ works(first: 1) {{ edges {{ node {{ {deep} }} }} }} }}"), json!({})).await;
+        let too_deep = app
+            .graphql(&format!("{{ works(first: 1) {{ edges {{ node {{ contributions {{ party {{ {deep} }} }} }} }} }} }}"), json!({}))
+            .await;
         assert!(too_deep["errors"][0]["message"].as_str().expect("msg").contains("nested too deep"), "{too_deep}");
 
         let wide = "edges { node { id isrc title artist genre durationSeconds releasedAt updatedAt contributions { id role shareBps party { id name kind ipi isni } } } }";
