@@ -28,73 +28,64 @@ pub struct Wanted {
     pub recordings: bool,
 }
 
-/// Loads the parties of `contributions` into the cache.
-async fn prefetch_parties(
-    loader: &Loaders,
-    db: &DatabaseConnection,
-    contributions: &[contribution::Model],
-) -> Result<(), StoreError> {
-    let mut party_ids: Vec<Uuid> = contributions.iter().map(|c| c.party_id).collect();
-    party_ids.sort_unstable();
-    party_ids.dedup();
-    if party_ids.is_empty() {
-        return Ok(());
+/// Runs the loader's own batch query for `keys` now and puts the answers in the request's cache, so that the
+/// resolvers below find them there instead of waiting for a batching window.
+async fn prime<K>(loader: &Loaders, keys: &[K]) -> Result<HashMap<K, <CatalogueLoader as Loader<K>>::Value>, LoadError>
+where
+    K: Copy + Eq + std::hash::Hash + Send + Sync + 'static,
+    CatalogueLoader: Loader<K, Error = LoadError>,
+{
+    if keys.is_empty() {
+        return Ok(HashMap::new());
     }
-    let parties = catalogue::parties_by_ids(db, &party_ids).await?;
-    loader.feed_many(parties.into_iter().map(|p| (PartyKey(p.id), p))).await;
-    Ok(())
+    let found = loader.loader().load(keys).await?;
+    loader.feed_many(found.iter().map(|(k, v)| (*k, v.clone()))).await;
+    Ok(found)
+}
+
+/// Primes the parties of these contributions.
+async fn prime_parties<'a>(
+    loader: &Loaders,
+    contributions: impl Iterator<Item = &'a contribution::Model>,
+) -> Result<(), LoadError> {
+    let mut keys: Vec<PartyKey> = contributions.map(|c| PartyKey(c.party_id)).collect();
+    keys.sort_unstable_by_key(|k| k.0);
+    keys.dedup();
+    prime(loader, &keys).await.map(drop)
 }
 
 /// Primes the cache with what the query wants of a page of recordings.
 pub async fn prefetch_for_recordings(
     loader: &Loaders,
-    db: &DatabaseConnection,
     page: &[recording::Model],
     wanted: Wanted,
-) -> Result<(), StoreError> {
-    if page.is_empty() {
-        return Ok(());
-    }
+) -> Result<(), LoadError> {
     if wanted.contributions {
         let keys: Vec<RecordingContributions> = page.iter().map(|r| RecordingContributions(r.id)).collect();
-        let rows = catalogue::contributions_for_recordings(db, &ids(&keys, |k| k.0)).await?;
+        let found = prime(loader, &keys).await?;
         if wanted.parties {
-            prefetch_parties(loader, db, &rows).await?;
+            prime_parties(loader, found.values().flatten()).await?;
         }
-        loader.feed_many(group(&keys, RecordingContributions, rows, |c| c.recording_id)).await;
     }
     if wanted.works {
-        let work_ids: Vec<Uuid> = page.iter().filter_map(|r| r.work_id).collect();
-        if !work_ids.is_empty() {
-            let works = catalogue::works_by_ids(db, &work_ids).await?;
-            loader.feed_many(works.into_iter().map(|w| (WorkKey(w.id), w))).await;
-        }
+        let keys: Vec<WorkKey> = page.iter().filter_map(|r| r.work_id).map(WorkKey).collect();
+        prime(loader, &keys).await?;
     }
     Ok(())
 }
 
 /// Primes the cache with what the query wants of a page of works.
-pub async fn prefetch_for_works(
-    loader: &Loaders,
-    db: &DatabaseConnection,
-    page: &[work::Model],
-    wanted: Wanted,
-) -> Result<(), StoreError> {
-    if page.is_empty() {
-        return Ok(());
-    }
+pub async fn prefetch_for_works(loader: &Loaders, page: &[work::Model], wanted: Wanted) -> Result<(), LoadError> {
     if wanted.contributions {
         let keys: Vec<WorkContributions> = page.iter().map(|w| WorkContributions(w.id)).collect();
-        let rows = catalogue::contributions_for_works(db, &ids(&keys, |k| k.0)).await?;
+        let found = prime(loader, &keys).await?;
         if wanted.parties {
-            prefetch_parties(loader, db, &rows).await?;
+            prime_parties(loader, found.values().flatten()).await?;
         }
-        loader.feed_many(group(&keys, WorkContributions, rows, |c| c.work_id)).await;
     }
     if wanted.recordings {
         let keys: Vec<WorkRecordings> = page.iter().map(|w| WorkRecordings(w.id)).collect();
-        let rows = catalogue::recordings_for_works(db, &ids(&keys, |k| k.0)).await?;
-        loader.feed_many(group(&keys, WorkRecordings, rows, |r| r.work_id)).await;
+        prime(loader, &keys).await?;
     }
     Ok(())
 }

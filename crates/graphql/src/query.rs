@@ -3,7 +3,7 @@
 use crate::MAX_PAGE_SIZE;
 use crate::error::{bad_input, from_store};
 use crate::loaders::{Wanted, prefetch_for_recordings, prefetch_for_works};
-use crate::types::{Party, Recording, Work, loader};
+use crate::types::{Party, Recording, Work, load_err, loader};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 use omnisonic_domain::Isrc;
@@ -77,7 +77,7 @@ impl Query {
             recordings: node.field("recordings").exists(),
         };
         let page = &rows[..rows.len().min(limit as usize)];
-        prefetch_for_works(loader(ctx), db(ctx), page, wanted).await.map_err(from_store)?;
+        prefetch_for_works(loader(ctx), page, wanted).await.map_err(load_err)?;
         Ok(connection(rows, limit, had_cursor, |r| r.id, Work))
     }
 
@@ -116,7 +116,7 @@ impl Query {
             recordings: false,
         };
         let page = &rows[..rows.len().min(limit as usize)];
-        prefetch_for_recordings(loader(ctx), db(ctx), page, wanted).await.map_err(from_store)?;
+        prefetch_for_recordings(loader(ctx), page, wanted).await.map_err(load_err)?;
         Ok(connection(rows, limit, had_cursor, |r| r.id, Recording))
     }
 

@@ -12,7 +12,7 @@ pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
 
-fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::Error {
+pub(crate) fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::Error {
     match Arc::try_unwrap(err) {
         Ok(err) => from_store(err),
         Err(shared) => {

@@ -236,6 +236,30 @@ pub enum ContributionTarget {
     Recording(Uuid),
 }
 
+impl ContributionTarget {
+    /// The target's kind (as named in errors) and id.
+    fn parts(self) -> (&'static str, Uuid) {
+        match self {
+            Self::Work(id) => ("work", id),
+            Self::Recording(id) => ("recording", id),
+        }
+    }
+}
+
+/// Takes the write lock on one row inside `txn` with a no-op UPDATE (`touch = touch`); `false` when the row does
+/// not exist. PostgreSQL locks the row, SQLite the database. A plain SELECT first would let two deferred
+/// transactions read the same state (and on SQLite the second writer would then fail with a busy snapshot
+/// instead of waiting).
+pub(crate) async fn lock_row<E: EntityTrait>(
+    txn: &impl ConnectionTrait,
+    id: E::Column,
+    touch: E::Column,
+    id_value: Uuid,
+) -> Result<bool, StoreError> {
+    let updated = E::update_many().col_expr(touch, Expr::col(touch)).filter(id.eq(id_value)).exec(txn).await?;
+    Ok(updated.rows_affected > 0)
+}
+
 /// Adds a contribution, refusing (and writing nothing) if the target's shares for that role would pass 100 %.
 ///
 /// Runs in one transaction that takes the write lock on the target first, so two concurrent additions cannot both
@@ -248,36 +272,22 @@ pub async fn add_contribution(
     share: ShareBps,
 ) -> Result<contribution::Model, StoreError> {
     let txn = db.begin().await?;
-    // A no-op UPDATE of the target takes the write lock before the shares are read: PostgreSQL locks the row,
-    // SQLite the database. A plain SELECT first would let two deferred transactions read the same total (and on
-    // SQLite the second writer would then fail with a busy snapshot instead of waiting).
-    let (touched, existing_query) = match target {
-        ContributionTarget::Work(id) => (
-            work::Entity::update_many()
-                .col_expr(work::Column::UpdatedAt, Expr::col(work::Column::UpdatedAt))
-                .filter(work::Column::Id.eq(id))
-                .exec(&txn)
-                .await?
-                .rows_affected,
-            contribution::Entity::find().filter(contribution::Column::WorkId.eq(id)),
-        ),
-        ContributionTarget::Recording(id) => (
-            recording::Entity::update_many()
-                .col_expr(recording::Column::UpdatedAt, Expr::col(recording::Column::UpdatedAt))
-                .filter(recording::Column::Id.eq(id))
-                .exec(&txn)
-                .await?
-                .rows_affected,
-            contribution::Entity::find().filter(contribution::Column::RecordingId.eq(id)),
-        ),
+    let (entity, target_id) = target.parts();
+    let locked = match target {
+        ContributionTarget::Work(id) => {
+            lock_row::<work::Entity>(&txn, work::Column::Id, work::Column::UpdatedAt, id).await?
+        }
+        ContributionTarget::Recording(id) => {
+            lock_row::<recording::Entity>(&txn, recording::Column::Id, recording::Column::UpdatedAt, id).await?
+        }
     };
-    if touched == 0 {
-        let (entity, id) = match target {
-            ContributionTarget::Work(id) => ("work", id),
-            ContributionTarget::Recording(id) => ("recording", id),
-        };
-        return Err(StoreError::NotFound { entity, id: id.to_string() });
+    if !locked {
+        return Err(StoreError::NotFound { entity, id: target_id.to_string() });
     }
+    let existing_query = contribution::Entity::find().filter(match target {
+        ContributionTarget::Work(id) => contribution::Column::WorkId.eq(id),
+        ContributionTarget::Recording(id) => contribution::Column::RecordingId.eq(id),
+    });
     party::Entity::find_by_id(party_id)
         .one(&txn)
         .await?
