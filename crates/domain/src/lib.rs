@@ -3,6 +3,7 @@
 //! This crate does no I/O and knows nothing of async runtimes, HTTP or databases (the `tidy` test in `xtask`
 //! enforces that), so every rule here can be tested — and fuzzed — as a plain function.
 
+pub mod account;
 pub mod catalogue;
 pub mod ids;
 pub mod isrc;

@@ -13,6 +13,10 @@ pub enum ErrorCode {
     NotFound,
     /// A write collides with existing data.
     Conflict,
+    /// The operation needs a signed-in user.
+    Unauthenticated,
+    /// Signed in, but not allowed.
+    Forbidden,
     /// Something failed on our side; details are in the server log.
     Internal,
 }
@@ -24,6 +28,8 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::Internal => "INTERNAL",
         }
     }

@@ -39,9 +39,22 @@ pub fn sdl() -> String {
     Schema::build(query::Query, EmptyMutation, EmptySubscription).finish().sdl()
 }
 
-/// Prepares one request: attaches a fresh, request-scoped DataLoader (its cache must not outlive the request).
-pub fn prepare(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
+/// Who sent a request: the signed-in user's id, or `None` for anonymous requests. Resolvers that change data
+/// call [`require_actor`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Actor(pub Option<uuid::Uuid>);
+
+/// The signed-in user's id, or an `UNAUTHENTICATED` error.
+pub fn require_actor(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<uuid::Uuid> {
+    ctx.data_opt::<Actor>()
+        .and_then(|actor| actor.0)
+        .ok_or_else(|| error::coded(ErrorCode::Unauthenticated, "sign in to do this"))
+}
+
+/// Prepares one request: attaches who sent it and a fresh, request-scoped DataLoader (its cache must not outlive
+/// the request).
+pub fn prepare(request: async_graphql::Request, db: &DatabaseConnection, actor: Actor) -> async_graphql::Request {
     let loader: loaders::Loaders =
         DataLoader::with_cache(loaders::CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default());
-    request.data(loader)
+    request.data(loader).data(actor)
 }

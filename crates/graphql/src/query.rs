@@ -126,6 +126,14 @@ impl Query {
         Ok(catalogue::parties_by_ids(db(ctx), &[id]).await.map_err(from_store)?.pop().map(Party))
     }
 
+    /// The signed-in user sending this request, or null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<crate::types::User>> {
+        let Some(id) = ctx.data_opt::<crate::Actor>().and_then(|a| a.0) else { return Ok(None) };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let user = omnisonic_store::auth::get_user(db, id).await.map_err(from_store)?;
+        Ok(user.map(crate::types::User::from))
+    }
+
     /// The API's version, handy for checking which build answers.
     async fn api_version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")

@@ -209,3 +209,20 @@ impl Party {
         Ok(rows.into_iter().map(Contribution).collect())
     }
 }
+
+/// A signed-in user, as they see themselves.
+#[derive(async_graphql::SimpleObject)]
+pub struct User {
+    /// User id.
+    pub id: ID,
+    /// Display name.
+    pub name: Option<String>,
+    /// Email address (only ever shown to the user themself).
+    pub email: Option<String>,
+}
+
+impl From<omnisonic_store::entities::user::Model> for User {
+    fn from(user: omnisonic_store::entities::user::Model) -> Self {
+        Self { id: ID(user.id.to_string()), name: user.name, email: user.email }
+    }
+}

@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `seed`, `schema`.
 
 use crate::settings::{Settings, redact_url};
-use crate::{seed, startup};
+use crate::{seed, startup, users};
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,9 +51,47 @@ pub enum Command {
         #[arg(long)]
         openapi: bool,
     },
+    /// Manage users: create development sign-in accounts, list users, disable or re-enable them.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print .env.example, generated from the settings' documentation.
     #[command(hide = true)]
     EnvExample,
+}
+
+/// `omnisonic user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user who signs in with email and password (development credentials; see AUTH_CREDENTIALS).
+    ///
+    /// Without --password-stdin a strong password is generated and printed once.
+    ///
+    /// Example:
+    ///   printf '%s\n' 'correct horse battery' | omnisonic user create --email ana@example.com --name Ana --password-stdin
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// Email address to sign in with.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input (at least 10 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users: email, name, sign-in methods and whether they are disabled.
+    List,
+    /// Disable a user (by email or id): no more sign-ins, and their current sign-ins end at once.
+    Disable {
+        /// Email address or user id.
+        user: String,
+    },
+    /// Re-enable a disabled user (by email or id).
+    Enable {
+        /// Email address or user id.
+        user: String,
+    },
 }
 
 impl Cli {
@@ -105,6 +143,11 @@ impl Cli {
                     print!("{}", omnisonic_graphql::sdl());
                 }
                 Ok(())
+            }
+            Command::User(command) => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                users::run(&db, command).await
             }
             Command::EnvExample => {
                 print!("{}", env_example());

@@ -7,3 +7,4 @@ pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod users;

@@ -6,6 +6,7 @@
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, ValueEnum};
+use omnisonic_web::auth::{AuthConfig, ClientSecret, ProviderConfig, ProviderKind};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +76,71 @@ pub struct Settings {
     #[arg(long, env = "OMNISONIC_AUTO_MIGRATE", global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub auto_migrate: bool,
 
+    /// Public base URL people reach Omnisonic at (`NEXTAUTH_URL` is accepted too). OAuth callback URLs are built
+    /// from it (`<AUTH_URL>/auth/callback/github`), and cookies are `Secure` when it is https.
+    /// Default: `http://<bind address>`.
+    #[arg(long, env = "AUTH_URL", global = true, value_name = "URL")]
+    pub auth_url: Option<String>,
+
+    /// GitHub OAuth app client id. GitHub sign-in is on when this and `GITHUB_CLIENT_SECRET` are set.
+    #[arg(long, env = "GITHUB_CLIENT_ID", global = true, value_name = "ID")]
+    pub github_client_id: Option<String>,
+
+    /// GitHub OAuth app client secret.
+    #[arg(long, env = "GITHUB_CLIENT_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub github_client_secret: Option<Secret>,
+
+    /// GitHub's web URL (authorize and token endpoints). Change it only for GitHub Enterprise or a test provider.
+    #[arg(long, env = "GITHUB_BASE_URL", global = true, default_value = "https://github.com", value_name = "URL")]
+    pub github_base_url: String,
+
+    /// GitHub's API URL (the user profile and emails).
+    #[arg(long, env = "GITHUB_API_URL", global = true, default_value = "https://api.github.com", value_name = "URL")]
+    pub github_api_url: String,
+
+    /// Google OAuth client id (OpenID Connect). Google sign-in is on when this and `GOOGLE_CLIENT_SECRET` are set.
+    #[arg(long, env = "GOOGLE_CLIENT_ID", global = true, value_name = "ID")]
+    pub google_client_id: Option<String>,
+
+    /// Google OAuth client secret.
+    #[arg(long, env = "GOOGLE_CLIENT_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub google_client_secret: Option<Secret>,
+
+    /// Google's OpenID issuer; its endpoints are discovered from `<issuer>/.well-known/openid-configuration`.
+    #[arg(
+        long,
+        env = "GOOGLE_ISSUER_URL",
+        global = true,
+        default_value = "https://accounts.google.com",
+        value_name = "URL"
+    )]
+    pub google_issuer_url: String,
+
+    /// Discord OAuth2 client id. Discord sign-in is on when this and `DISCORD_CLIENT_SECRET` are set.
+    #[arg(long, env = "DISCORD_CLIENT_ID", global = true, value_name = "ID")]
+    pub discord_client_id: Option<String>,
+
+    /// Discord OAuth2 client secret.
+    #[arg(long, env = "DISCORD_CLIENT_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub discord_client_secret: Option<Secret>,
+
+    /// Discord's base URL (`/oauth2/authorize`, `/api/oauth2/token`, `/api/users/@me` below it).
+    #[arg(long, env = "DISCORD_BASE_URL", global = true, default_value = "https://discord.com", value_name = "URL")]
+    pub discord_base_url: String,
+
+    /// Email + password sign-in, for development (`omnisonic user create` makes accounts). Default: on only when
+    /// no OAuth provider is configured and `AUTH_URL` is not https — so production needs an explicit `true`.
+    #[arg(long, env = "AUTH_CREDENTIALS", global = true, value_name = "BOOL")]
+    pub auth_credentials: Option<bool>,
+
+    /// A sign-in ends after this many seconds without a request (default: 7 days).
+    #[arg(long, env = "AUTH_SESSION_IDLE_SECS", global = true, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
+    pub auth_session_idle_secs: u64,
+
+    /// A sign-in ends this many seconds after it started, however active (default: 30 days).
+    #[arg(long, env = "AUTH_SESSION_MAX_AGE_SECS", global = true, default_value_t = 30 * 24 * 3600, value_name = "SECS")]
+    pub auth_session_max_age_secs: u64,
+
     /// Log format: `pretty` for people, `json` for log shippers. Filter with `RUST_LOG` (e.g. `info,omnisonic=debug`).
     #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -106,7 +172,75 @@ impl Settings {
         if self.database_max_connections == 0 {
             bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
         }
+        if let Some(url) = self.public_url_setting() {
+            let parsed = url::Url::parse(&url).with_context(|| format!("AUTH_URL: {url:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("AUTH_URL: expected an http:// or https:// URL");
+            }
+        }
+        self.providers()?;
+        if self.auth_session_idle_secs == 0 || self.auth_session_max_age_secs == 0 {
+            bail!("AUTH_SESSION_IDLE_SECS and AUTH_SESSION_MAX_AGE_SECS must be at least 1");
+        }
         Ok(())
+    }
+
+    /// `AUTH_URL`, else `NEXTAUTH_URL` (the spec's name).
+    fn public_url_setting(&self) -> Option<String> {
+        self.auth_url.clone().or_else(|| std::env::var("NEXTAUTH_URL").ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The OAuth providers that have both a client id and a secret; half a pair is an error.
+    pub fn providers(&self) -> anyhow::Result<Vec<ProviderConfig>> {
+        let pairs = [
+            (
+                ProviderKind::GitHub,
+                &self.github_client_id,
+                &self.github_client_secret,
+                &self.github_base_url,
+                Some(&self.github_api_url),
+            ),
+            (ProviderKind::Google, &self.google_client_id, &self.google_client_secret, &self.google_issuer_url, None),
+            (ProviderKind::Discord, &self.discord_client_id, &self.discord_client_secret, &self.discord_base_url, None),
+        ];
+        let mut providers = Vec::new();
+        for (kind, id, secret, base, api) in pairs {
+            let name = kind.id().to_uppercase();
+            match (id, secret) {
+                (None, None) => continue,
+                (Some(_), None) => bail!("{name}_CLIENT_ID is set but {name}_CLIENT_SECRET is not"),
+                (None, Some(_)) => bail!("{name}_CLIENT_SECRET is set but {name}_CLIENT_ID is not"),
+                (Some(id), Some(secret)) => {
+                    let parse = |url: &str, what: &str| {
+                        url::Url::parse(url).with_context(|| format!("{name}_{what}: {url:?} is not a URL"))
+                    };
+                    providers.push(ProviderConfig {
+                        kind,
+                        client_id: id.clone(),
+                        client_secret: ClientSecret(secret.0.clone()),
+                        base_url: parse(base, if kind == ProviderKind::Google { "ISSUER_URL" } else { "BASE_URL" })?,
+                        api_url: api.map(|api| parse(api, "API_URL")).transpose()?,
+                    });
+                }
+            }
+        }
+        Ok(providers)
+    }
+
+    /// Sign-in settings for the web layer; `bound` is the address actually listened on (for the default URL).
+    pub fn auth_config(&self, bound: SocketAddr) -> anyhow::Result<AuthConfig> {
+        let public_url = match self.public_url_setting() {
+            Some(url) => url::Url::parse(&url).context("AUTH_URL")?,
+            None => url::Url::parse(&format!("http://{bound}")).context("default AUTH_URL from the bind address")?,
+        };
+        let providers = self.providers()?;
+        let credentials = self.auth_credentials.unwrap_or(providers.is_empty() && public_url.scheme() != "https");
+        let mut config = AuthConfig::development(public_url);
+        config.providers = providers;
+        config.credentials = credentials;
+        config.idle_timeout = std::time::Duration::from_secs(self.auth_session_idle_secs);
+        config.max_age = std::time::Duration::from_secs(self.auth_session_max_age_secs);
+        Ok(config)
     }
 
     /// Fills every setting not given on the command line or in the environment from the TOML file at `path`.
@@ -115,7 +249,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 8] = [
+        const KNOWN: [&str; 22] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -124,6 +258,20 @@ impl Settings {
             "bind",
             "auto_migrate",
             "log_format",
+            "auth_url",
+            "github_client_id",
+            "github_client_secret",
+            "github_base_url",
+            "github_api_url",
+            "google_client_id",
+            "google_client_secret",
+            "google_issuer_url",
+            "discord_client_id",
+            "discord_client_secret",
+            "discord_base_url",
+            "auth_credentials",
+            "auth_session_idle_secs",
+            "auth_session_max_age_secs",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -151,6 +299,20 @@ impl Settings {
                 "bind" => self.bind = text.parse().map_err(|e| bad(&e))?,
                 "auto_migrate" => self.auto_migrate = text.parse().map_err(|e| bad(&e))?,
                 "log_format" => self.log_format = LogFormat::from_str(&text, true).map_err(|e| bad(&e))?,
+                "auth_url" => self.auth_url = Some(text),
+                "github_client_id" => self.github_client_id = Some(text),
+                "github_client_secret" => self.github_client_secret = Some(Secret(text)),
+                "github_base_url" => self.github_base_url = text,
+                "github_api_url" => self.github_api_url = text,
+                "google_client_id" => self.google_client_id = Some(text),
+                "google_client_secret" => self.google_client_secret = Some(Secret(text)),
+                "google_issuer_url" => self.google_issuer_url = text,
+                "discord_client_id" => self.discord_client_id = Some(text),
+                "discord_client_secret" => self.discord_client_secret = Some(Secret(text)),
+                "discord_base_url" => self.discord_base_url = text,
+                "auth_credentials" => self.auth_credentials = Some(text.parse().map_err(|e| bad(&e))?),
+                "auth_session_idle_secs" => self.auth_session_idle_secs = text.parse().map_err(|e| bad(&e))?,
+                "auth_session_max_age_secs" => self.auth_session_max_age_secs = text.parse().map_err(|e| bad(&e))?,
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

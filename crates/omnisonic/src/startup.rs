@@ -36,13 +36,23 @@ impl Application {
             tracing::warn!("DATABASE_READ_URL / REDIS_URL are accepted but not used by this version yet");
         }
         tracing::info!(database = %redact_url(&settings.database_url()), "database ready");
-        Self::with_database(db, settings.bind).await
+        Self::with_database(db, settings).await
     }
 
-    /// Serves an already connected and migrated database on `bind` (tests use this to count statements).
-    pub async fn with_database(db: DatabaseConnection, bind: SocketAddr) -> anyhow::Result<Self> {
+    /// Serves an already connected and migrated database with `settings` (tests use this to count statements).
+    pub async fn with_database(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Self> {
+        let bind = settings.bind;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("listen on {bind}"))?;
-        let state = AppState::new(db, omnisonic_web::install_recorder());
+        let bound = listener.local_addr().context("read the bound address")?;
+        let auth = settings.auth_config(bound)?;
+        let providers: Vec<&str> = auth.providers.iter().map(|p| p.kind.id()).collect();
+        tracing::info!(public_url = %auth.public_url, ?providers, credentials = auth.credentials, "sign-in configured");
+        if auth.credentials && auth.secure_cookies() {
+            tracing::warn!("email + password sign-in is on for an https deployment (AUTH_CREDENTIALS=true)");
+        }
+        let runtime = omnisonic_web::auth::AuthRuntime::new(auth).context("set up the HTTP client for sign-in")?;
+        tokio::spawn(sweep_expired_sessions(db.clone()));
+        let state = AppState::new(db, omnisonic_web::install_recorder(), runtime);
         Ok(Self { listener, router: omnisonic_web::router(state) })
     }
 
@@ -53,7 +63,23 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serve HTTP")
+        // Connection info gives handlers the peer address (per-IP sign-in rate limits).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP")
+    }
+}
+
+/// Deletes expired sign-in sessions and email tokens once an hour (they are already refused when loaded; this
+/// only keeps the tables small).
+async fn sweep_expired_sessions(db: DatabaseConnection) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match omnisonic_store::auth::delete_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "expired sign-in sessions and tokens deleted"),
+            Err(err) => tracing::warn!(error = ?err, "could not delete expired sign-in sessions"),
+        }
     }
 }
 

@@ -39,7 +39,7 @@ pub enum StoreError {
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            let field = ["isrc", "iswc"].into_iter().find(|f| detail.contains(f)).unwrap_or("id");
+            let field = ["isrc", "iswc", "email", "provider"].into_iter().find(|f| detail.contains(f)).unwrap_or("id");
             return StoreError::Conflict { field: field.to_owned(), reason: "is already taken".to_owned() };
         }
         StoreError::Database(err)

@@ -14,9 +14,10 @@ use uuid::Uuid;
 /// Most sessions a list shows at once.
 pub const LIST_LIMIT: u64 = 200;
 
-/// The most recently changed sessions first.
-pub async fn list_sessions(db: &impl ConnectionTrait) -> Result<Vec<studio_session::Model>, StoreError> {
+/// A user's sessions, the most recently changed first.
+pub async fn list_sessions(db: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<studio_session::Model>, StoreError> {
     Ok(studio_session::Entity::find()
+        .filter(studio_session::Column::UserId.eq(owner))
         .order_by_desc(studio_session::Column::UpdatedAt)
         .order_by_desc(studio_session::Column::Id)
         .limit(LIST_LIMIT)
@@ -24,14 +25,16 @@ pub async fn list_sessions(db: &impl ConnectionTrait) -> Result<Vec<studio_sessi
         .await?)
 }
 
-/// Creates a session.
+/// Creates a session owned by `owner`.
 pub async fn create_session(
     db: &impl ConnectionTrait,
+    owner: Uuid,
     fields: &StudioSessionFields,
 ) -> Result<studio_session::Model, StoreError> {
     let now = Utc::now();
     let row = studio_session::ActiveModel {
         id: Set(Uuid::now_v7()),
+        user_id: Set(owner),
         title: Set(fields.title.clone()),
         description: Set(fields.description.clone()),
         bpm: Set(fields.bpm),
@@ -113,6 +116,15 @@ pub async fn add_track(
     let saved = track::Entity::insert(row).exec_with_returning(&txn).await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// Deletes a session and, by cascade, its tracks.
+pub async fn delete_session(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    let deleted = studio_session::Entity::delete_by_id(id).exec(db).await?.rows_affected;
+    if deleted == 0 {
+        return Err(StoreError::NotFound { entity: "studio session", id: id.to_string() });
+    }
+    Ok(())
 }
 
 /// How many sessions exist.

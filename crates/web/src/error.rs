@@ -51,6 +51,15 @@ pub enum ApiError {
     /// A unique key is taken.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request needs a signed-in user.
+    #[error("sign-in required")]
+    Unauthenticated,
+    /// Signed in, but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A state-changing request without the session's CSRF token.
+    #[error("CSRF token missing or wrong")]
+    CsrfFailed,
     /// The method is not allowed on this path.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -73,6 +82,9 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Sign-in required"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed", "CSRF check failed"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
@@ -84,12 +96,22 @@ impl ApiError {
         let (status, code, title) = self.parts();
         let detail = match self {
             Self::Validation(errors) => errors.to_string(),
-            Self::MalformedBody(d) | Self::UnsupportedMediaType(d) | Self::Conflict(d) | Self::Unavailable(d) => {
-                d.clone()
-            }
+            Self::MalformedBody(d)
+            | Self::UnsupportedMediaType(d)
+            | Self::Conflict(d)
+            | Self::Unavailable(d)
+            | Self::Forbidden(d) => d.clone(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::PayloadTooLarge => "the request body exceeds this endpoint's limit".to_owned(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
+            Self::Unauthenticated => {
+                "sign in first: send the session cookie from /api/auth/callback/credentials or an OAuth sign-in"
+                    .to_owned()
+            }
+            Self::CsrfFailed => {
+                "state-changing requests need the session's CSRF token in the X-CSRF-Token header (GET /api/auth/csrf)"
+                    .to_owned()
+            }
             Self::Internal(_) => {
                 "something went wrong on our side; the request id identifies it in our logs".to_owned()
             }

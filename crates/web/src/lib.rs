@@ -6,6 +6,7 @@
 //! rule spans more than one store call.
 
 mod assets;
+pub mod auth;
 mod error;
 mod extract;
 mod metrics;
@@ -29,13 +30,17 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ingest::router())
         .merge(routes::graphql::router())
         .merge(openapi::router());
+    let sessions = state.auth.session_layer(state.db.clone());
     let app = Router::new()
         .merge(pages::router())
+        .merge(auth::router())
         .merge(api)
         .merge(assets::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(auth::csrf::verify))
+        .layer(sessions)
         .with_state(state);
     telemetry::apply(app)
 }

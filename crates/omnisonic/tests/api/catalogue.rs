@@ -94,6 +94,7 @@ both_backends! {
     }
 
     async fn home_and_insight_pages_render_with_navigation(app: TestApp) {
+        app.sign_in("viewer@example.test").await;
         for path in ["/", "/insight", "/studio", "/catalogue"] {
             let response = app.get(path).await;
             assert_eq!(response.status(), 200, "{path}");

@@ -40,10 +40,94 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The password every test user gets from [`TestApp::sign_in`].
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// One browser: its own cookie jar and, once it has one, the session's CSRF token (sent as `X-CSRF-Token`).
+pub struct Browser {
+    base: String,
+    pub client: reqwest::Client,
+    csrf: std::sync::Mutex<Option<String>>,
+}
+
+impl Browser {
+    fn new(address: SocketAddr) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        Self { base: format!("http://{address}"), client, csrf: std::sync::Mutex::new(None) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn with_csrf_header(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.csrf.lock().expect("csrf lock").clone() {
+            Some(token) => request.header("x-csrf-token", token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).header("accept", "text/html").send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.with_csrf_header(self.client.post(self.url(path))).json(body).send().await.expect("POST")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.with_csrf_header(self.client.post(self.url(path))).form(form).send().await.expect("POST form")
+    }
+
+    /// Fetches the session's CSRF token (creating the session) and remembers it.
+    pub async fn refresh_csrf(&self) -> String {
+        let body: serde_json::Value =
+            self.client.get(self.url("/api/auth/csrf")).send().await.expect("csrf").json().await.expect("csrf json");
+        let token = body["csrfToken"].as_str().expect("csrfToken").to_owned();
+        *self.csrf.lock().expect("csrf lock") = Some(token.clone());
+        token
+    }
+
+    /// Signs in with email and password through the credentials form; returns the response.
+    pub async fn sign_in_with_password(&self, email: &str, password: &str) -> reqwest::Response {
+        let token = self.refresh_csrf().await;
+        let response = self
+            .client
+            .post(self.url("/auth/callback/credentials"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", password),
+                ("callbackUrl", "/studio"),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        if response.status() == 303 {
+            // Signing in rotates the token with the session id.
+            self.refresh_csrf().await;
+        }
+        response
+    }
+
+    /// Who this browser is signed in as (`/auth/session`).
+    pub async fn whoami(&self) -> serde_json::Value {
+        let body: serde_json::Value =
+            self.client.get(self.url("/auth/session")).send().await.expect("session").json().await.expect("json");
+        body["user"].clone()
+    }
+}
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    /// The default browser, used by [`TestApp::get`] and friends.
+    pub browser: Browser,
     pub db: DatabaseConnection,
     statements: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -62,15 +146,39 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        self.browser.client.get(self.url(path)).send().await.expect("GET")
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("POST")
+        self.browser.post_json(path, body).await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.expect("POST form")
+        self.browser.post_form(path, form).await
+    }
+
+    /// A fresh browser with an empty cookie jar.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(self.address)
+    }
+
+    /// Creates a user who can sign in with `password`; returns the id.
+    pub async fn create_user(&self, email: &str, password: &str) -> uuid::Uuid {
+        let new = omnisonic_store::auth::NewUser {
+            email: Some(email.to_owned()),
+            name: Some(email.split('@').next().unwrap_or(email).to_owned()),
+            password_hash: Some(password_auth::generate_hash(password)),
+            ..Default::default()
+        };
+        omnisonic_store::auth::create_user(&self.db, new).await.expect("create user").id
+    }
+
+    /// Creates `email` with [`TEST_PASSWORD`] and signs the default browser in as them; returns the user id.
+    pub async fn sign_in(&self, email: &str) -> uuid::Uuid {
+        let id = self.create_user(email, TEST_PASSWORD).await;
+        let response = self.browser.sign_in_with_password(email, TEST_PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in as {email}");
+        id
     }
 
     /// Runs a GraphQL query and returns the whole JSON response (`data` and `errors`).
@@ -123,8 +231,22 @@ async fn create_database(backend: Backend) -> Option<(String, TestDatabase)> {
     }
 }
 
+/// Settings as `omnisonic serve` would parse them with these extra flags, listening on port 0.
+pub fn settings(extra: &[&str]) -> omnisonic::settings::Settings {
+    use clap::Parser;
+    let mut args = vec!["omnisonic", "--bind", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    args.push("serve");
+    omnisonic::cli::Cli::try_parse_from(args).expect("test settings parse").settings
+}
+
 /// Starts the real application on port 0 over a fresh, migrated database.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, settings(&[])).await
+}
+
+/// Like [`spawn_app`] with the given settings (their `bind` is used as is).
+pub async fn spawn_app_with(backend: Backend, settings: omnisonic::settings::Settings) -> Option<TestApp> {
     let (url, database) = create_database(backend).await?;
     let mut db = omnisonic_store::connect(&url, 8).await.expect("connect test database");
     omnisonic_store::migrate(&db).await.expect("migrate");
@@ -136,14 +258,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         }
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let app = Application::with_database(db.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let app = Application::with_database(db.clone(), &settings).await.expect("bind");
     let address = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    Some(TestApp { address, client, db, statements, shutdown: Some(tx), _database: database })
+    let browser = Browser::new(address);
+    Some(TestApp { address, client, browser, db, statements, shutdown: Some(tx), _database: database })
 }
 
 /// Declares each test once and runs it on both backends.

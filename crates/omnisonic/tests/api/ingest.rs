@@ -9,6 +9,7 @@ async fn count(app: &crate::helpers::TestApp) -> u64 {
 
 both_backends! {
     async fn search_folds_unicode_case_on_every_backend(app: TestApp) {
+        app.sign_in("ingest@example.test").await;
         let created = app.post_json("/ingest/isrc", &json!({"isrc": "FRZ039800212", "title": "Désert", "artist": "Émilie Simon", "genre": "Électro"})).await;
         assert_eq!(created.status(), 201);
         let query = "query($a: String, $s: String, $g: String) { recordings(artist: $a, search: $s, genre: $g) { edges { node { isrc } } } }";
@@ -19,6 +20,7 @@ both_backends! {
     }
 
     async fn creates_then_updates_by_normalised_isrc(app: TestApp) {
+        app.sign_in("ingest@example.test").await;
         let first = app
             .post_json("/ingest/isrc", &json!({"isrc": "ISRC US-RC1-13-01176", "title": "2 On", "artist": "Tinashe", "released_at": "2014-01-21", "duration": 200}))
             .await;
@@ -40,6 +42,7 @@ both_backends! {
     }
 
     async fn invalid_fields_are_all_reported_and_nothing_is_written(app: TestApp) {
+        app.sign_in("ingest@example.test").await;
         let response = app
             .post_json("/ingest/isrc", &json!({"isrc": "US-RC1-13-0117", "title": "  ", "artist": "x", "duration_seconds": 86401, "released_at": "2014-02-30"}))
             .await;
@@ -51,6 +54,7 @@ both_backends! {
     }
 
     async fn wrong_types_and_missing_fields_name_the_field(app: TestApp) {
+        app.sign_in("ingest@example.test").await;
         let wrong_type = app.post_json("/ingest/isrc", &json!({"isrc": 42, "title": "t", "artist": "a"})).await;
         let problem = expect_problem(wrong_type, 422, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "isrc");
@@ -61,9 +65,10 @@ both_backends! {
     }
 
     async fn malformed_json_wrong_media_type_and_oversized_bodies(app: TestApp) {
-        let malformed = app.client.post(app.url("/ingest/isrc")).header("content-type", "application/json").body("{\"isrc\":").send().await.expect("POST");
+        app.sign_in("ingest@example.test").await;
+        let malformed = app.browser.with_csrf_header(app.browser.client.post(app.url("/ingest/isrc"))).header("content-type", "application/json").body("{\"isrc\":").send().await.expect("POST");
         expect_problem(malformed, 400, "malformed_body").await;
-        let not_json = app.client.post(app.url("/ingest/isrc")).header("content-type", "text/plain").body("USRC11301176").send().await.expect("POST");
+        let not_json = app.browser.with_csrf_header(app.browser.client.post(app.url("/ingest/isrc"))).header("content-type", "text/plain").body("USRC11301176").send().await.expect("POST");
         expect_problem(not_json, 415, "unsupported_media_type").await;
 
         // The limit is 16 KiB: a body of exactly that size is read, one byte more is refused unread.
@@ -71,9 +76,9 @@ both_backends! {
         let record = json!({"isrc": "USRC11301176", "title": "Edge", "artist": "Limit"}).to_string();
         let at_limit = format!("{record}{}", " ".repeat(limit - record.len()));
         assert_eq!(at_limit.len(), limit);
-        let ok = app.client.post(app.url("/ingest/isrc")).header("content-type", "application/json").body(at_limit.clone()).send().await.expect("POST");
+        let ok = app.browser.with_csrf_header(app.browser.client.post(app.url("/ingest/isrc"))).header("content-type", "application/json").body(at_limit.clone()).send().await.expect("POST");
         assert_eq!(ok.status(), 201);
-        let over = app.client.post(app.url("/ingest/isrc")).header("content-type", "application/json").body(format!("{at_limit} ")).send().await.expect("POST");
+        let over = app.browser.with_csrf_header(app.browser.client.post(app.url("/ingest/isrc"))).header("content-type", "application/json").body(format!("{at_limit} ")).send().await.expect("POST");
         expect_problem(over, 413, "payload_too_large").await;
         assert_eq!(count(&app).await, 1);
     }

@@ -8,6 +8,7 @@ fn location(response: &reqwest::Response) -> String {
 
 both_backends! {
     async fn create_list_edit_and_add_tracks(app: TestApp) {
+        app.sign_in("owner@example.test").await;
         let empty = app.get("/studio").await;
         assert_eq!(empty.status(), 200);
         assert!(empty.text().await.expect("html").contains("No sessions yet"));
@@ -39,6 +40,7 @@ both_backends! {
     }
 
     async fn invalid_forms_are_re_rendered_with_errors_and_write_nothing(app: TestApp) {
+        let owner = app.sign_in("owner@example.test").await;
         let response = app.post_form("/studio/sessions", &[("title", ""), ("bpm", "19"), ("sample_rate", "22050")]).await;
         assert_eq!(response.status(), 422);
         let html = response.text().await.expect("html");
@@ -53,7 +55,7 @@ both_backends! {
             let ok = app.post_form("/studio/sessions", &[("title", "edge"), ("bpm", bpm), ("sample_rate", "44100")]).await;
             assert_eq!(ok.status(), 303, "bpm {bpm}");
         }
-        let sessions = omnisonic_store::studio::list_sessions(&app.db).await.expect("list");
+        let sessions = omnisonic_store::studio::list_sessions(&app.db, owner).await.expect("list");
         assert_eq!(sessions.len(), 2, "only the two valid sessions exist");
 
         let detail_path = format!("/studio/sessions/{}", sessions[0].id);
@@ -66,6 +68,7 @@ both_backends! {
     }
 
     async fn concurrent_tracks_get_distinct_positions(app: TestApp) {
+        app.sign_in("owner@example.test").await;
         let created = app.post_form("/studio/sessions", &[("title", "Race"), ("sample_rate", "48000")]).await;
         let path = location(&created);
         let tracks = format!("{path}/tracks");
@@ -84,9 +87,10 @@ both_backends! {
     }
 
     async fn unknown_sessions_are_not_found(app: TestApp) {
-        let missing = app.client.get(app.url(&format!("/studio/sessions/{}", uuid::Uuid::now_v7()))).header("accept", "text/html").send().await.expect("GET");
+        app.sign_in("owner@example.test").await;
+        let missing = app.browser.client.get(app.url(&format!("/studio/sessions/{}", uuid::Uuid::now_v7()))).header("accept", "text/html").send().await.expect("GET");
         assert_eq!(missing.status(), 404);
-        let malformed = app.client.get(app.url("/studio/sessions/not-an-id")).header("accept", "text/html").send().await.expect("GET");
+        let malformed = app.browser.client.get(app.url("/studio/sessions/not-an-id")).header("accept", "text/html").send().await.expect("GET");
         assert_eq!(malformed.status(), 404);
         let track_on_missing = app.post_form(&format!("/studio/sessions/{}/tracks", uuid::Uuid::now_v7()), &[("name", "x")]).await;
         assert_eq!(track_on_missing.status(), 404);

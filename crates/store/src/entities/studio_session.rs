@@ -9,6 +9,8 @@ pub struct Model {
     /// Primary key (UUIDv7).
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The owner: the only user who may change it.
+    pub user_id: Uuid,
     /// Title.
     pub title: String,
     /// Notes.

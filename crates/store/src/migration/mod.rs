@@ -6,6 +6,8 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_catalogue;
 mod m20261125_000002_studio;
+mod m20261126_000003_auth;
+mod m20261126_000004_session_owner_required;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -13,7 +15,12 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_catalogue::Migration), Box::new(m20261125_000002_studio::Migration)]
+        vec![
+            Box::new(m20261125_000001_catalogue::Migration),
+            Box::new(m20261125_000002_studio::Migration),
+            Box::new(m20261126_000003_auth::Migration),
+            Box::new(m20261126_000004_session_owner_required::Migration),
+        ]
     }
 }
 

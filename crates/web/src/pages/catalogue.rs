@@ -1,8 +1,9 @@
 //! The catalogue browse page: recordings with their contributors, fetched through the GraphQL schema in-process,
 //! so the page and API clients see exactly the same data and rules.
 
-use super::{VERSION, render};
+use super::{Chrome, render};
 use crate::AppState;
+use crate::auth::Viewer;
 use askama::Template;
 use async_graphql::{Request, Variables};
 use axum::Router;
@@ -119,8 +120,7 @@ pub(super) struct Row {
 #[derive(Template)]
 #[template(path = "catalogue/index.html")]
 struct CataloguePage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     filters: Filters,
     rows: Vec<Row>,
     next_cursor: Option<String>,
@@ -132,7 +132,7 @@ fn describe(c: &ContributionData) -> String {
     format!("{} ({}, {percent}%)", c.party.name, c.role.to_lowercase())
 }
 
-async fn browse(State(state): State<AppState>, Query(filters): Query<Filters>) -> Response {
+async fn browse(State(state): State<AppState>, viewer: Viewer, Query(filters): Query<Filters>) -> Response {
     let blank_to_none = |s: &str| if s.trim().is_empty() { serde_json::Value::Null } else { s.trim().into() };
     let variables = serde_json::json!({
         "first": PAGE_SIZE,
@@ -142,10 +142,12 @@ async fn browse(State(state): State<AppState>, Query(filters): Query<Filters>) -
         "search": blank_to_none(&filters.search),
     });
     let request = Request::new(QUERY).variables(Variables::from_json(variables));
-    let response = state.schema.execute(omnisonic_graphql::prepare(request, &state.db)).await;
+    let response = state
+        .schema
+        .execute(omnisonic_graphql::prepare(request, &state.db, omnisonic_graphql::Actor(viewer.user_id())))
+        .await;
     let mut page = CataloguePage {
-        section: "catalogue",
-        version: VERSION,
+        chrome: Chrome::new("catalogue", &viewer),
         filters,
         rows: Vec::new(),
         next_cursor: None,

@@ -1,7 +1,8 @@
 //! The home page and the Insight placeholder.
 
-use super::{VERSION, page_error, render};
+use super::{Chrome, page_error, render};
 use crate::AppState;
+use crate::auth::Viewer;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -17,13 +18,12 @@ pub fn router() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     session_count: u64,
     recording_count: u64,
 }
 
-async fn home(State(state): State<AppState>, uri: Uri) -> Response {
+async fn home(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
     let counts = async {
         let sessions = count_sessions(&state.db).await?;
         let recordings = omnisonic_store::catalogue::count_recordings(&state.db).await?;
@@ -31,7 +31,7 @@ async fn home(State(state): State<AppState>, uri: Uri) -> Response {
     };
     match counts.await {
         Ok((session_count, recording_count)) => {
-            render(StatusCode::OK, &HomePage { section: "home", version: VERSION, session_count, recording_count })
+            render(StatusCode::OK, &HomePage { chrome: Chrome::new("home", &viewer), session_count, recording_count })
         }
         Err(err) => page_error(err, &uri),
     }
@@ -40,10 +40,9 @@ async fn home(State(state): State<AppState>, uri: Uri) -> Response {
 #[derive(Template)]
 #[template(path = "insight.html")]
 struct InsightPage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
 }
 
-async fn insight() -> Response {
-    render(StatusCode::OK, &InsightPage { section: "insight", version: VERSION })
+async fn insight(viewer: Viewer) -> Response {
+    render(StatusCode::OK, &InsightPage { chrome: Chrome::new("insight", &viewer) })
 }

@@ -5,6 +5,7 @@ mod home;
 mod studio;
 
 use crate::AppState;
+use crate::auth::Viewer;
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
@@ -23,8 +24,35 @@ pub fn router() -> Router<AppState> {
     Router::new().merge(home::router()).merge(studio::router()).merge(catalogue::router())
 }
 
+/// What every page's frame (header, user menu, footer) needs.
+pub(crate) struct Chrome {
+    /// The nav section to mark current.
+    pub section: &'static str,
+    /// The version in the footer.
+    pub version: &'static str,
+    /// The signed-in user's display name.
+    pub user: Option<String>,
+    /// The session's CSRF token when signed in (sent by htmx as a header, and by plain forms as a field).
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The frame for `viewer`.
+    pub fn new(section: &'static str, viewer: &Viewer) -> Self {
+        match &viewer.signed_in {
+            Some(s) => Self { section, version: VERSION, user: Some(s.display_name()), csrf: s.csrf.clone() },
+            None => Self::anonymous(section),
+        }
+    }
+
+    /// The frame for pages rendered without looking at the session.
+    pub fn anonymous(section: &'static str) -> Self {
+        Self { section, version: VERSION, user: None, csrf: String::new() }
+    }
+}
+
 /// Renders a template as an HTML response with `status`.
-fn render(status: StatusCode, template: &impl Template) -> Response {
+pub(crate) fn render(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
         Ok(body) => {
             let mut response = (status, Html(body)).into_response();
@@ -41,14 +69,13 @@ fn render(status: StatusCode, template: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     path: String,
 }
 
 /// The HTML "not found" page for `uri`.
 fn not_found_page(uri: &Uri) -> Response {
-    render(StatusCode::NOT_FOUND, &NotFoundPage { section: "", version: VERSION, path: uri.path().to_owned() })
+    render(StatusCode::NOT_FOUND, &NotFoundPage { chrome: Chrome::anonymous(""), path: uri.path().to_owned() })
 }
 
 /// The fallback: an HTML page for browsers, problem+json for API clients.
@@ -60,6 +87,19 @@ pub async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     } else {
         crate::ApiError::NotFound(format!("route {}", uri.path())).into_response()
     }
+}
+
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage {
+    chrome: Chrome,
+    message: &'static str,
+    back: String,
+}
+
+/// `403` page: signed in, but this is not yours to change.
+fn forbidden_page(viewer: &Viewer, message: &'static str, back: String) -> Response {
+    render(StatusCode::FORBIDDEN, &ForbiddenPage { chrome: Chrome::new("", viewer), message, back })
 }
 
 /// Maps a store error on a page to a response: a missing row is a 404 page, anything else a logged 500.

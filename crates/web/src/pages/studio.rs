@@ -1,10 +1,14 @@
-//! Studio pages: list and create sessions, a session with its tracks, edit a session, add a track.
+//! Studio pages: list and create sessions, a session with its tracks, edit a session, add a track, delete.
+//!
+//! Every page needs a signed-in user (anonymous visitors are sent to sign-in and brought back). Anyone signed in
+//! may look at a session; only its owner may change it — others get a read-only view and `403` on every write.
 //!
 //! Plain forms with POST → 303 redirect, so every flow works without JavaScript; htmx (`hx-boost`) only makes the
 //! same requests without full page loads. A form with errors is answered 422 with the form re-rendered.
 
-use super::{VERSION, not_found_page, page_error, render};
+use super::{Chrome, forbidden_page, not_found_page, page_error, render};
 use crate::AppState;
+use crate::auth::{SignedIn, Viewer};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
@@ -25,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/studio/sessions/{id}", get(detail).post(update))
         .route("/studio/sessions/{id}/edit", get(edit))
         .route("/studio/sessions/{id}/tracks", post(add_track))
+        .route("/studio/sessions/{id}/delete", post(delete))
 }
 
 /// A session form as submitted: every field a string, so bad numbers become field errors, not 400s.
@@ -108,37 +113,51 @@ fn see_other(location: String) -> Response {
 #[derive(Template)]
 #[template(path = "studio/list.html")]
 struct ListPage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     sessions: Vec<studio_session::Model>,
     form: SessionFormView,
     sample_rates: &'static [i32],
 }
 
-async fn list_page(state: &AppState, uri: &Uri, form: SessionFormView, status: StatusCode) -> Response {
-    match store::list_sessions(&state.db).await {
+async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &SignedIn,
+    uri: &Uri,
+    form: SessionFormView,
+    status: StatusCode,
+) -> Response {
+    match store::list_sessions(&state.db, me.user.id).await {
         Ok(sessions) => render(
             status,
-            &ListPage { section: "studio", version: VERSION, sessions, form, sample_rates: SAMPLE_RATES },
+            &ListPage { chrome: Chrome::new("studio", viewer), sessions, form, sample_rates: SAMPLE_RATES },
         ),
         Err(err) => page_error(err, uri),
     }
 }
 
-async fn list(State(state): State<AppState>, uri: Uri) -> Response {
+async fn list(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
+    let me = match viewer.require_page(&uri) {
+        Ok(me) => me.clone(),
+        Err(redirect) => return redirect,
+    };
     let form = new_session_form().view("/studio/sessions".into(), "Create session", ValidationErrors::default());
-    list_page(&state, &uri, form, StatusCode::OK).await
+    list_page(&state, &viewer, &me, &uri, form, StatusCode::OK).await
 }
 
-async fn create(State(state): State<AppState>, uri: Uri, Form(form): Form<SessionForm>) -> Response {
+async fn create(State(state): State<AppState>, viewer: Viewer, uri: Uri, Form(form): Form<SessionForm>) -> Response {
+    let me = match viewer.require_page(&uri) {
+        Ok(me) => me.clone(),
+        Err(redirect) => return redirect,
+    };
     match form.parse() {
-        Ok(fields) => match store::create_session(&state.db, &fields).await {
+        Ok(fields) => match store::create_session(&state.db, me.user.id, &fields).await {
             Ok(session) => see_other(format!("/studio/sessions/{}", session.id)),
             Err(err) => page_error(err, &uri),
         },
         Err(errors) => {
             let view = form.view("/studio/sessions".into(), "Create session", errors);
-            list_page(&state, &uri, view, StatusCode::UNPROCESSABLE_ENTITY).await
+            list_page(&state, &viewer, &me, &uri, view, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -217,28 +236,37 @@ impl TrackForm {
 #[derive(Template)]
 #[template(path = "studio/detail.html")]
 struct DetailPage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     session: studio_session::Model,
+    owner_name: String,
+    is_owner: bool,
     tracks: Vec<track::Model>,
     track_form: TrackForm,
     track_errors: ValidationErrors,
 }
 
-async fn detail_page(state: &AppState, uri: &Uri, id: Uuid, form: TrackForm, errors: ValidationErrors) -> Response {
+async fn detail_page(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &SignedIn,
+    uri: &Uri,
+    id: Uuid,
+    form: TrackForm,
+    errors: ValidationErrors,
+) -> Response {
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let loaded = async {
-        Ok::<_, omnisonic_store::StoreError>((
-            store::get_session(&state.db, id).await?,
-            store::list_tracks(&state.db, id).await?,
-        ))
+        let session = store::get_session(&state.db, id).await?;
+        let owner = omnisonic_store::auth::get_user(&state.db, session.user_id).await?;
+        Ok::<_, omnisonic_store::StoreError>((session, owner, store::list_tracks(&state.db, id).await?))
     };
     match loaded.await {
-        Ok((session, tracks)) => render(
+        Ok((session, owner, tracks)) => render(
             status,
             &DetailPage {
-                section: "studio",
-                version: VERSION,
+                chrome: Chrome::new("studio", viewer),
+                is_owner: session.user_id == me.user.id,
+                owner_name: owner.and_then(|o| o.name.or(o.email)).unwrap_or_else(|| "a former user".to_owned()),
                 session,
                 tracks,
                 track_form: form,
@@ -254,83 +282,124 @@ fn parse_id(raw: &str) -> Option<Uuid> {
     Uuid::parse_str(raw).ok()
 }
 
-async fn detail(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
+async fn detail(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
+    let me = match viewer.require_page(&uri) {
+        Ok(me) => me.clone(),
+        Err(redirect) => return redirect,
+    };
     let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
-    detail_page(&state, &uri, id, TrackForm::default(), ValidationErrors::default()).await
+    detail_page(&state, &viewer, &me, &uri, id, TrackForm::default(), ValidationErrors::default()).await
+}
+
+/// The signed-in owner and their session, or the response to give instead: sign-in redirect, 404, or 403 for
+/// anybody but the owner.
+async fn owned_session(
+    state: &AppState,
+    viewer: &Viewer,
+    uri: &Uri,
+    raw_id: &str,
+) -> Result<(SignedIn, studio_session::Model), Response> {
+    let me = viewer.require_page(uri)?.clone();
+    let id = parse_id(raw_id).ok_or_else(|| not_found_page(uri))?;
+    let session = store::get_session(&state.db, id).await.map_err(|err| page_error(err, uri))?;
+    if session.user_id != me.user.id {
+        tracing::info!(user_id = %me.user.id, session_id = %id, "write to another user's studio session refused");
+        return Err(forbidden_page(
+            viewer,
+            "Only the owner of this session can change it. You can still open it read-only.",
+            format!("/studio/sessions/{id}"),
+        ));
+    }
+    Ok((me, session))
 }
 
 #[derive(Template)]
 #[template(path = "studio/edit.html")]
 struct EditPage {
-    section: &'static str,
-    version: &'static str,
+    chrome: Chrome,
     id: Uuid,
     original_title: String,
     form: SessionFormView,
     sample_rates: &'static [i32],
 }
 
-async fn edit_page(
-    state: &AppState,
-    uri: &Uri,
-    id: Uuid,
+fn edit_page(
+    viewer: &Viewer,
+    session: studio_session::Model,
     form: Option<SessionForm>,
     errors: ValidationErrors,
 ) -> Response {
-    match store::get_session(&state.db, id).await {
-        Ok(session) => {
-            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-            let form = form.unwrap_or_else(|| SessionForm::from_session(&session));
-            let view = form.view(format!("/studio/sessions/{id}"), "Save changes", errors);
-            render(
-                status,
-                &EditPage {
-                    section: "studio",
-                    version: VERSION,
-                    id,
-                    original_title: session.title,
-                    form: view,
-                    sample_rates: SAMPLE_RATES,
-                },
-            )
-        }
-        Err(err) => page_error(err, uri),
-    }
+    let id = session.id;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let form = form.unwrap_or_else(|| SessionForm::from_session(&session));
+    let view = form.view(format!("/studio/sessions/{id}"), "Save changes", errors);
+    render(
+        status,
+        &EditPage {
+            chrome: Chrome::new("studio", viewer),
+            id,
+            original_title: session.title,
+            form: view,
+            sample_rates: SAMPLE_RATES,
+        },
+    )
 }
 
-async fn edit(State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
-    edit_page(&state, &uri, id, None, ValidationErrors::default()).await
+async fn edit(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
+    match owned_session(&state, &viewer, &uri, &id).await {
+        Ok((_, session)) => edit_page(&viewer, session, None, ValidationErrors::default()),
+        Err(response) => response,
+    }
 }
 
 async fn update(
     State(state): State<AppState>,
+    viewer: Viewer,
     uri: Uri,
     Path(id): Path<String>,
     Form(form): Form<SessionForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
+    let session = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok((_, session)) => session,
+        Err(response) => return response,
+    };
     match form.parse() {
-        Ok(fields) => match store::update_session(&state.db, id, &fields).await {
-            Ok(_) => see_other(format!("/studio/sessions/{id}")),
+        Ok(fields) => match store::update_session(&state.db, session.id, &fields).await {
+            Ok(_) => see_other(format!("/studio/sessions/{}", session.id)),
             Err(err) => page_error(err, &uri),
         },
-        Err(errors) => edit_page(&state, &uri, id, Some(form), errors).await,
+        Err(errors) => edit_page(&viewer, session, Some(form), errors),
     }
 }
 
 async fn add_track(
     State(state): State<AppState>,
+    viewer: Viewer,
     uri: Uri,
     Path(id): Path<String>,
     Form(form): Form<TrackForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
+    let (me, session) = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let id = session.id;
     match form.parse() {
         Ok(input) => match store::add_track(&state.db, id, &input).await {
             Ok(_) => see_other(format!("/studio/sessions/{id}#tracks-heading")),
             Err(err) => page_error(err, &uri),
         },
-        Err(errors) => detail_page(&state, &uri, id, form, errors).await,
+        Err(errors) => detail_page(&state, &viewer, &me, &uri, id, form, errors).await,
+    }
+}
+
+async fn delete(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
+    let session = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok((_, session)) => session,
+        Err(response) => return response,
+    };
+    match store::delete_session(&state.db, session.id).await {
+        Ok(()) => see_other("/studio".to_owned()),
+        Err(err) => page_error(err, &uri),
     }
 }

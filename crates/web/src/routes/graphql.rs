@@ -1,6 +1,7 @@
 //! GraphQL over HTTP at `/graphql`: POST executes, GET in a browser opens the embedded GraphiQL.
 
 use crate::AppState;
+use crate::auth::Viewer;
 use crate::extract::ApiJson;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -12,7 +13,7 @@ use axum::routing::get;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// GraphiQL's Content-Security-Policy: its one inline bootstrap script is allowed by hash, nothing else inline.
-const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'sha256-FkiXbtQ4K5yWn3QytmUISmbjvhFXQhmRKOS+nb2Ks8w='; \
+const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'sha256-ns4QAMGh2bD2lyXETW4teyvblVPPG1SoLPR33KhZyIg='; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'self'";
 
@@ -23,15 +24,32 @@ pub fn router() -> Router<AppState> {
 
 /// Executes one JSON-encoded GraphQL request. The body goes through [`ApiJson`], so it is bounded before it is
 /// buffered, and a non-JSON (e.g. multipart) or malformed body is a problem+json error like on every REST route.
-async fn execute(State(state): State<AppState>, ApiJson(request): ApiJson<async_graphql::Request>) -> Response {
-    let response = state.schema.execute(omnisonic_graphql::prepare(request, &state.db)).await;
+async fn execute(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ApiJson(request): ApiJson<async_graphql::Request>,
+) -> Response {
+    let actor = omnisonic_graphql::Actor(viewer.user_id());
+    let response = state.schema.execute(omnisonic_graphql::prepare(request, &state.db, actor)).await;
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
-async fn graphiql() -> Response {
-    let Some(mut page) = crate::assets::asset("graphiql.html") else {
+async fn graphiql(viewer: Viewer) -> Response {
+    let Some(page) = crate::assets::asset("graphiql.html") else {
         return "GraphiQL is missing from this build".into_response();
     };
-    page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_CSP));
-    page
+    let (mut parts, body) = page.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return "GraphiQL is missing from this build".into_response();
+    };
+    let mut html = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(signed_in) = &viewer.signed_in {
+        // The token is URL-safe base64, so it needs no escaping inside the attribute.
+        html =
+            html.replacen("</head>", &format!("<meta name=\"csrf-token\" content=\"{}\">\n</head>", signed_in.csrf), 1);
+        parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_CSP));
+    Response::from_parts(parts, axum::body::Body::from(html))
 }

@@ -1,5 +1,6 @@
 //! `POST /ingest/isrc`: one recording, validated and upserted by its ISRC.
 
+use crate::auth::ApiUser;
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, State};
@@ -68,16 +69,20 @@ pub struct IngestedRecording {
 }
 
 /// Validates one recording and upserts it by ISRC: 201 when new, 200 when it updated an existing recording.
+/// Needs a signed-in session (cookie) and, because the cookie is ambient, the session's CSRF token.
 #[utoipa::path(post, path = "/ingest/isrc", tag = "ingest", request_body = IsrcRecord, responses(
     (status = 201, description = "Created", body = IngestedRecording),
     (status = 200, description = "Updated the recording with this ISRC", body = IngestedRecording),
     (status = 400, description = "Malformed JSON", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "CSRF token missing or wrong", body = crate::Problem, content_type = "application/problem+json"),
     (status = 413, description = "Body over 16 KiB", body = crate::Problem, content_type = "application/problem+json"),
     (status = 415, description = "Not JSON", body = crate::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields, listed under `errors`", body = crate::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn ingest_isrc(
     State(state): State<AppState>,
+    _signed_in: ApiUser,
     ApiJson(record): ApiJson<IsrcRecord>,
 ) -> Result<(StatusCode, Json<IngestedRecording>), ApiError> {
     let input = RecordingInput {

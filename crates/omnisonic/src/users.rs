@@ -1,0 +1,103 @@
+//! `omnisonic user create|list|disable|enable`: account administration from the shell.
+
+use crate::cli::UserCommand;
+use anyhow::{Context, bail};
+use base64::Engine;
+use omnisonic_domain::account::{check_new_password, normalize_email};
+use omnisonic_store::DatabaseConnection;
+use omnisonic_store::StoreError;
+use omnisonic_store::auth::{self as store, NewUser};
+use omnisonic_store::entities::user;
+use std::io::BufRead;
+
+/// Runs one `user` subcommand.
+pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name, password_stdin } => create(db, &email, name, password_stdin).await,
+        UserCommand::List => list(db).await,
+        UserCommand::Disable { user } => set_disabled(db, &user, true).await,
+        UserCommand::Enable { user } => set_disabled(db, &user, false).await,
+    }
+}
+
+async fn create(
+    db: &DatabaseConnection,
+    email: &str,
+    name: Option<String>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let email = normalize_email(email).map_err(|reason| anyhow::anyhow!("--email {reason}"))?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("read the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>()), true)
+    };
+    if let Err(errors) = check_new_password(&password) {
+        bail!("{errors}");
+    }
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(to_hash.as_bytes()))
+        .await
+        .context("hash the password")?;
+    let new = NewUser {
+        email: Some(email.clone()),
+        name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        image: None,
+        email_verified: false,
+        password_hash: Some(hash),
+    };
+    let created = match store::create_user(db, new).await {
+        Ok(user) => user,
+        Err(StoreError::Conflict { .. }) => bail!("a user with email {email} already exists"),
+        Err(err) => return Err(err).context("create the user"),
+    };
+    println!("created user {email} ({})", created.id);
+    if generated {
+        // Printed once, to the terminal that asked for it; never logged, only its hash is stored.
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+async fn find(db: &DatabaseConnection, who: &str) -> anyhow::Result<user::Model> {
+    let found = match uuid::Uuid::parse_str(who) {
+        Ok(id) => store::get_user(db, id).await?,
+        Err(_) => store::user_by_email(db, &normalize_email(who).unwrap_or_else(|_| who.to_owned())).await?,
+    };
+    found.with_context(|| format!("no user {who}"))
+}
+
+async fn list(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let users = store::list_users(db).await?;
+    if users.is_empty() {
+        println!("no users yet: create one with `omnisonic user create --email …`");
+        return Ok(());
+    }
+    println!("{:<36}  {:<32}  {:<24}  {:<22}  status", "id", "email", "name", "sign-in");
+    for summary in users {
+        let u = &summary.user;
+        let status = if u.disabled_at.is_some() { "disabled" } else { "active" };
+        println!(
+            "{:<36}  {:<32}  {:<24}  {:<22}  {status}",
+            u.id,
+            u.email.as_deref().unwrap_or("-"),
+            u.name.as_deref().unwrap_or("-"),
+            if summary.providers.is_empty() { "-".to_owned() } else { summary.providers.join(",") },
+        );
+    }
+    Ok(())
+}
+
+async fn set_disabled(db: &DatabaseConnection, who: &str, disabled: bool) -> anyhow::Result<()> {
+    let user = find(db, who).await?;
+    store::set_user_disabled(db, user.id, disabled).await?;
+    let label = user.email.as_deref().unwrap_or(who);
+    if disabled {
+        println!("disabled {label}: their sign-ins have ended");
+    } else {
+        println!("enabled {label}");
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! CSRF protection: a synchronizer token per session, required on every state-changing request that a browser
+//! could be tricked into sending with our cookie.
+//!
+//! The token comes in the `X-CSRF-Token` header (htmx and scripts; `hx-headers` on `<body>` sets it) or as the
+//! `csrf_token` field of a urlencoded form (plain forms without JavaScript). Requests with no session token at
+//! all carry no ambient authority and pass — except the sign-in endpoints themselves, which always need one so
+//! nobody can be signed in to an attacker's account (login CSRF).
+
+use super::keys;
+use crate::ApiError;
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+/// The header scripts send the token in.
+pub const HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
+
+/// The form field plain forms send the token in.
+pub const FIELD: &str = "csrf_token";
+
+/// Largest urlencoded body the check will read to find the token (forms here are a few hundred bytes).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A fresh random token (256 bits).
+pub fn new_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// The session's token, created (and the session with it) when there is none yet.
+pub async fn token(session: &Session) -> Result<String, tower_sessions::session::Error> {
+    if let Some(token) = session.get::<String>(keys::CSRF).await? {
+        return Ok(token);
+    }
+    let token = new_token();
+    session.insert(keys::CSRF, &token).await?;
+    Ok(token)
+}
+
+fn is_sign_in_endpoint(path: &str) -> bool {
+    let rest = path.strip_prefix("/api").unwrap_or(path);
+    rest.starts_with("/auth/signin") || rest.starts_with("/auth/callback")
+}
+
+/// Middleware: rejects a state-changing request whose token is missing or wrong with `403`.
+pub async fn verify(session: Session, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let expected = match session.get::<String>(keys::CSRF).await {
+        Ok(expected) => expected,
+        Err(err) => return ApiError::Internal(Box::new(err)).into_response(),
+    };
+    let Some(expected) = expected else {
+        if is_sign_in_endpoint(request.uri().path()) {
+            return rejection(&request);
+        }
+        return next.run(request).await;
+    };
+    let (request, provided) = match provided_token(request).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let matches = provided.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())));
+    if matches { next.run(request).await } else { rejection(&request) }
+}
+
+/// The token from the header, else from a urlencoded body (which is read, bounded, and put back).
+async fn provided_token(request: Request) -> Result<(Request, Option<String>), Response> {
+    if let Some(value) = request.headers().get(&HEADER) {
+        let token = value.to_str().ok().map(str::to_owned);
+        return Ok((request, token));
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| ApiError::PayloadTooLarge.into_response())?;
+    let token = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned());
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+fn rejection(request: &Request) -> Response {
+    tracing::warn!(path = %request.uri().path(), "CSRF token missing or wrong");
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        let body = "<!doctype html><title>Form expired · Omnisonic</title><h1>This form has expired</h1>\
+            <p>For your security the form could not be sent. Go back, reload the page and try again.</p>";
+        return (StatusCode::FORBIDDEN, Html(body)).into_response();
+    }
+    ApiError::CsrfFailed.into_response()
+}

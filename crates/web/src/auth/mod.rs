@@ -1,0 +1,144 @@
+//! Sign-in and ownership: OAuth providers (GitHub, Google, Discord), development credentials, server-side
+//! sessions, CSRF protection and the [`Viewer`] extractor every protected handler asks for.
+//!
+//! Sessions are tower-sessions sessions stored in our own `auth_sessions` table ([`store::DbSessionStore`]);
+//! the cookie carries only a random id. Routes live under `/auth/*` and, for NextAuth-style clients, the same
+//! handlers under `/api/auth/*`.
+
+mod config;
+mod credentials;
+pub mod csrf;
+mod oauth;
+mod routes;
+mod store;
+mod viewer;
+
+pub use config::{AuthConfig, ClientSecret, ProviderConfig, ProviderKind};
+pub use store::DbSessionStore;
+pub use viewer::{ApiUser, SignedIn, Viewer, redirect_to_sign_in};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use omnisonic_store::DatabaseConnection;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Keys of the values kept in a session.
+pub(crate) mod keys {
+    /// The signed-in user's id.
+    pub const USER: &str = "uid";
+    /// Unix time of the sign-in, for the absolute expiry.
+    pub const SIGNED_IN_AT: &str = "signed_in_at";
+    /// The CSRF token.
+    pub const CSRF: &str = "csrf";
+    /// An OAuth sign-in in progress.
+    pub const OAUTH: &str = "oauth";
+}
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "omnisonic_session";
+
+/// Sign-in's shared runtime: the configuration, an HTTP client for providers, cached OpenID discovery and the
+/// credentials rate limiters.
+pub struct AuthRuntime {
+    /// What the operator configured.
+    pub config: AuthConfig,
+    http: reqwest::Client,
+    google: tokio::sync::OnceCell<oauth::Endpoints>,
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// A real hash of nothing, verified against when the account does not exist, so a miss takes as long as a
+    /// wrong password and response times do not tell which emails have accounts.
+    decoy_hash: String,
+}
+
+impl std::fmt::Debug for AuthRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRuntime").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn quota(attempts: u32, window: std::time::Duration) -> Quota {
+    let attempts = NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN);
+    let period =
+        window.checked_div(attempts.get()).filter(|p| !p.is_zero()).unwrap_or(std::time::Duration::from_millis(1));
+    Quota::with_period(period).unwrap_or_else(|| Quota::per_second(attempts)).allow_burst(attempts)
+}
+
+impl AuthRuntime {
+    /// Builds the runtime. Fails only when no TLS root store can be set up for the provider client.
+    pub fn new(config: AuthConfig) -> Result<Arc<Self>, reqwest::Error> {
+        // reqwest is built without a default crypto provider (no C toolchain for aws-lc); ring is installed here.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("omnisonic/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(15))
+            // Token endpoints must not redirect (RFC 6749 §3.2 gives them no reason to); following one could
+            // replay the code and secret elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let per_account = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
+        let per_ip = RateLimiter::keyed(quota(config.attempts_per_ip, config.rate_window));
+        let decoy_hash = password_auth::generate_hash(csrf::new_token());
+        Ok(Arc::new(Self { config, http, google: tokio::sync::OnceCell::new(), per_account, per_ip, decoy_hash }))
+    }
+
+    /// The tower-sessions layer for these settings: `HttpOnly`, `SameSite=Lax`, `Secure` on https, idle expiry.
+    pub fn session_layer(&self, db: DatabaseConnection) -> SessionManagerLayer<DbSessionStore> {
+        let idle = time::Duration::try_from(self.config.idle_timeout).unwrap_or(time::Duration::days(7));
+        SessionManagerLayer::new(DbSessionStore::new(db))
+            .with_name(COOKIE_NAME)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(self.config.secure_cookies())
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(idle))
+    }
+}
+
+/// Why a sign-in did not complete, as shown to the person.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthFailure {
+    /// An OAuth flow failed.
+    #[error(transparent)]
+    OAuth(#[from] oauth::OAuthError),
+    /// Email or password is wrong, or the account cannot use a password (deliberately one message).
+    #[error("Email or password is incorrect.")]
+    InvalidCredentials,
+    /// Too many attempts.
+    #[error("Too many sign-in attempts. Please wait {} and try again.", human_wait(*.0))]
+    RateLimited(std::time::Duration),
+    /// Credentials sign-in is off.
+    #[error("Email and password sign-in is not enabled on this server.")]
+    CredentialsDisabled,
+    /// The user is disabled.
+    #[error("This account is disabled. Contact your administrator.")]
+    Disabled,
+    /// First sign-in with a provider whose email belongs to an existing user: never linked automatically.
+    #[error(
+        "An account with this email address already exists. Sign in the way you did before, then link {0} from \
+         your account page."
+    )]
+    EmailTaken(&'static str),
+    /// The provider account is linked to another user.
+    #[error("That {0} account is already linked to another Omnisonic user.")]
+    LinkedElsewhere(&'static str),
+    /// The session store failed.
+    #[error("Sign-in is unavailable right now. Please try again.")]
+    Session(#[from] tower_sessions::session::Error),
+    /// The database failed.
+    #[error("Sign-in is unavailable right now. Please try again.")]
+    Store(#[from] omnisonic_store::StoreError),
+    /// Anything else.
+    #[error("Sign-in is unavailable right now. Please try again.")]
+    Internal(#[from] crate::ApiError),
+}
+
+fn human_wait(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    if secs < 120 { format!("{secs} seconds") } else { format!("{} minutes", secs.div_ceil(60)) }
+}
+
+pub use routes::router;
