@@ -69,8 +69,8 @@ if ! cargo run -q -p omnisonic -- schema | diff -u schema.graphql -; then
     exit 1
 fi
 
-step "build the omnisonic binary for the end-to-end tests"
-cargo build -p omnisonic
+step "build the omnisonic binary and the loopback OAuth provider for the end-to-end tests"
+cargo build -p omnisonic -p omnisonic-testkit --bins
 
 step "end-to-end tests (Playwright + Debian chromium against target/debug/omnisonic)"
 if [ ! -f e2e/run.sh ]; then

@@ -5,8 +5,26 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn omnisonic() -> Command {
+    // reqwest clients in these tests need the TLS provider the app installs for its own.
+    omnisonic_web::auth::install_tls_provider();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_omnisonic"));
-    for var in ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "OMNISONIC_CONFIG", "OMNISONIC_BIND", "LOG_FORMAT"] {
+    for var in [
+        "DATABASE_URL",
+        "DATABASE_READ_URL",
+        "REDIS_URL",
+        "OMNISONIC_CONFIG",
+        "OMNISONIC_BIND",
+        "LOG_FORMAT",
+        "AUTH_URL",
+        "NEXTAUTH_URL",
+        "AUTH_CREDENTIALS",
+        "GITHUB_CLIENT_ID",
+        "GITHUB_CLIENT_SECRET",
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "DISCORD_CLIENT_ID",
+        "DISCORD_CLIENT_SECRET",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -66,11 +84,16 @@ fn secrets_are_not_printed() {
 
 /// Starts `serve` on port 0 with JSON logs; returns the child and the address it printed.
 fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
+    serve_with(dir, &[("RUST_LOG", "info")])
+}
+
+/// `serve` with extra environment variables.
+fn serve_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
     let mut child = omnisonic()
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("OMNISONIC_DATA_DIR", dir)
         .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -93,17 +116,8 @@ async fn serve_with_no_configuration_answers_and_stops_gracefully_on_sigterm() {
     assert_eq!(studio.status(), 200);
     assert!(dir.path().join("omnisonic.db").exists(), "the embedded database lives in the data folder");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "did not stop within 10 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let status = stop(&mut child);
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).expect("logs");
@@ -111,6 +125,133 @@ async fn serve_with_no_configuration_answers_and_stops_gracefully_on_sigterm() {
     assert!(!lines.is_empty(), "JSON logs: {logs}");
     let for_request: Vec<_> = lines.iter().filter(|l| l["span"]["request_id"] == request_id.as_str()).collect();
     assert!(!for_request.is_empty(), "the request's log lines carry its id: {logs}");
+}
+
+/// Sends SIGTERM and waits (10 s at most) for the exit.
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "did not stop within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `omnisonic user …` on the data folder, with `stdin`; returns (success, stdout, stderr).
+fn user(dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = omnisonic()
+        .arg("user")
+        .args(args)
+        .env("OMNISONIC_DATA_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn user_create_list_disable_and_enable() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, _, err) = user(dir.path(), &["create", "--email", "ana@example.com", "--password-stdin"], "too short\n");
+    assert!(!ok && err.contains("at least 10 characters"), "{err}");
+    let (ok, out, err) = user(
+        dir.path(),
+        &["create", "--email", " Ana@Example.com ", "--name", "Ana", "--password-stdin"],
+        "a long enough secret\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("created user ana@example.com") && !out.contains("a long enough secret"), "{out}");
+    let (ok, _, err) =
+        user(dir.path(), &["create", "--email", "ana@example.com", "--password-stdin"], "a long enough secret\n");
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) =
+        user(dir.path(), &["create", "--email", "not-an-address", "--password-stdin"], "a long enough secret\n");
+    assert!(!ok && err.contains("must be an email address"), "{err}");
+    let (ok, out, _) = user(dir.path(), &["create", "--email", "gen@example.com"], "");
+    let generated = out.lines().find_map(|l| l.strip_prefix("password: ")).expect("a generated password is printed");
+    assert!(ok && generated.len() >= 20, "{out}");
+
+    let (_, list, _) = user(dir.path(), &["list"], "");
+    let ana = list.lines().find(|l| l.contains("ana@example.com")).expect("listed");
+    assert!(ana.contains("Ana") && ana.contains("credentials") && ana.ends_with("active"), "{list}");
+    let (ok, out, err) = user(dir.path(), &["disable", "ANA@example.com"], "");
+    assert!(ok && out.contains("disabled ana@example.com"), "{out}{err}");
+    let (_, list, _) = user(dir.path(), &["list"], "");
+    assert!(list.lines().any(|l| l.contains("ana@example.com") && l.ends_with("disabled")), "{list}");
+    let (ok, _, _) = user(dir.path(), &["enable", "ana@example.com"], "");
+    assert!(ok);
+    let (ok, _, err) = user(dir.path(), &["disable", "nobody@example.com"], "");
+    assert!(!ok && err.contains("no user nobody@example.com"), "{err}");
+}
+
+#[test]
+fn half_configured_providers_fail_at_start() {
+    let out = omnisonic()
+        .args(["--github-client-id", "abc", "migrate"])
+        .env_remove("GITHUB_CLIENT_SECRET")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sign_in_leaves_no_secrets_in_the_logs() {
+    const CLIENT_SECRET: &str = "client-secret-that-must-not-leak";
+    const PASSWORD: &str = "password-that-must-not-leak";
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, _, err) =
+        user(dir.path(), &["create", "--email", "log@example.com", "--password-stdin"], &format!("{PASSWORD}\n"));
+    assert!(ok, "{err}");
+    let (mut child, address) = serve_with(
+        dir.path(),
+        &[
+            ("RUST_LOG", "debug"),
+            ("GITHUB_CLIENT_ID", "id"),
+            ("GITHUB_CLIENT_SECRET", CLIENT_SECRET),
+            ("AUTH_CREDENTIALS", "true"),
+        ],
+    );
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let csrf: serde_json::Value =
+        client.get(format!("{address}/api/auth/csrf")).send().await.expect("csrf").json().await.expect("json");
+    let token = csrf["csrfToken"].as_str().expect("token").to_owned();
+    let signed_in = client
+        .post(format!("{address}/auth/callback/credentials"))
+        .form(&[("csrf_token", token.as_str()), ("email", "log@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303);
+    let cookie =
+        signed_in.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+    let cookie_value = cookie.split_once('=').expect("name=value").1.to_owned();
+    client.get(format!("{address}/studio")).send().await.expect("studio");
+    assert!(stop(&mut child).success());
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).expect("logs");
+    assert!(logs.contains("signed in"), "the sign-in itself is logged: {logs}");
+    for secret in [CLIENT_SECRET, PASSWORD, token.as_str(), cookie_value.as_str()] {
+        assert!(!logs.contains(secret), "{secret:?} leaked into the logs");
+    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod auth;
+mod authz;
 mod catalogue;
 mod cli;
 mod graphql;

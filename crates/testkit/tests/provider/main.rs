@@ -26,8 +26,14 @@ async fn spawn() -> OAuthProvider {
     OAuthProvider::spawn(client).await.unwrap()
 }
 
+/// In a workspace build reqwest is compiled without a default TLS provider (the app's choice): install ring.
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Like the app's client: no redirects followed, a User-Agent set (GitHub insists on one).
 fn http() -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("omnisonic-testkit-tests")
@@ -464,6 +470,7 @@ async fn github_needs_a_user_agent_and_reports_a_cleared_email_as_null() {
     let (_, token) = github_exchange(&provider, &github_token_form(&code, VERIFIER, REDIRECT_URI)).await;
     let access_token = token["access_token"].as_str().unwrap();
 
+    install_tls_provider();
     let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = bare.get(format!("{}/user", provider.github_api_url())).bearer_auth(access_token).send().await;
     assert_eq!(response.unwrap().status(), StatusCode::FORBIDDEN);

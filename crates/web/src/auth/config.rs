@@ -115,6 +115,16 @@ impl AuthConfig {
         self.providers.iter().find(|p| p.kind == kind)
     }
 
+    /// The origins a sign-in form may end up at (the providers' authorize pages), for the pages' CSP.
+    pub fn provider_origins(&self) -> String {
+        let mut origins: Vec<String> =
+            self.providers.iter().map(|p| p.base_url.origin().ascii_serialization()).collect();
+        origins.sort();
+        origins.dedup();
+        origins.retain(|o| o != "null");
+        origins.join(" ")
+    }
+
     /// Where a provider sends people back to.
     pub fn callback_url(&self, kind: ProviderKind) -> String {
         format!("{}/auth/callback/{}", self.public_url.as_str().trim_end_matches('/'), kind.id())

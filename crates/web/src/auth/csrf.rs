@@ -2,9 +2,10 @@
 //! could be tricked into sending with our cookie.
 //!
 //! The token comes in the `X-CSRF-Token` header (htmx and scripts; `hx-headers` on `<body>` sets it) or as the
-//! `csrf_token` field of a urlencoded form (plain forms without JavaScript). Requests with no session token at
-//! all carry no ambient authority and pass — except the sign-in endpoints themselves, which always need one so
-//! nobody can be signed in to an attacker's account (login CSRF).
+//! `csrf_token` field of a urlencoded form (plain forms without JavaScript). It is required when the session is
+//! signed in — that is the ambient authority a forged request would borrow — and on the sign-in endpoints
+//! themselves, so nobody can be signed in to an attacker's account (login CSRF). Anonymous requests elsewhere
+//! carry no authority and pass.
 
 use super::keys;
 use crate::ApiError;
@@ -52,15 +53,19 @@ pub async fn verify(session: Session, request: Request, next: Next) -> Response 
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
-    let expected = match session.get::<String>(keys::CSRF).await {
-        Ok(expected) => expected,
+    let stored = async {
+        let signed_in = session.get::<uuid::Uuid>(keys::USER).await?.is_some();
+        Ok::<_, tower_sessions::session::Error>((signed_in, session.get::<String>(keys::CSRF).await?))
+    };
+    let (signed_in, expected) = match stored.await {
+        Ok(found) => found,
         Err(err) => return ApiError::Internal(Box::new(err)).into_response(),
     };
-    let Some(expected) = expected else {
-        if is_sign_in_endpoint(request.uri().path()) {
-            return rejection(&request);
-        }
+    if !signed_in && !is_sign_in_endpoint(request.uri().path()) {
         return next.run(request).await;
+    }
+    let Some(expected) = expected else {
+        return rejection(&request);
     };
     let (request, provided) = match provided_token(request).await {
         Ok(found) => found,

@@ -70,8 +70,7 @@ fn quota(attempts: u32, window: std::time::Duration) -> Quota {
 impl AuthRuntime {
     /// Builds the runtime. Fails only when no TLS root store can be set up for the provider client.
     pub fn new(config: AuthConfig) -> Result<Arc<Self>, reqwest::Error> {
-        // reqwest is built without a default crypto provider (no C toolchain for aws-lc); ring is installed here.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("omnisonic/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(15))
@@ -96,6 +95,13 @@ impl AuthRuntime {
             .with_path("/")
             .with_expiry(Expiry::OnInactivity(idle))
     }
+}
+
+/// Installs ring as the process's TLS crypto provider (idempotent). reqwest is built without a default provider
+/// (its default, aws-lc, needs cmake and a longer C build); every HTTP client in the process needs one installed
+/// before it is built.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Why a sign-in did not complete, as shown to the person.

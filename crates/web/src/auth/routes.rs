@@ -14,7 +14,7 @@ use super::oauth::Callback;
 use super::viewer::{sign_in, sign_out};
 use super::{AuthFailure, ProviderKind, Viewer, csrf};
 use crate::AppState;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, render_allowing_form_targets};
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -116,7 +116,7 @@ async fn sign_in_page_response(
         email,
         error,
     };
-    render(status, &page)
+    render_allowing_form_targets(status, &page, &state.auth.config.provider_origins())
 }
 
 async fn signin_page(State(state): State<AppState>, viewer: Viewer, Query(query): Query<SignInQuery>) -> Response {
@@ -396,5 +396,5 @@ async fn account_page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -
         providers,
         has_password: signed_in.user.password_hash.is_some(),
     };
-    render(StatusCode::OK, &page)
+    render_allowing_form_targets(StatusCode::OK, &page, &state.auth.config.provider_origins())
 }

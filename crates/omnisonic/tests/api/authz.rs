@@ -1,0 +1,153 @@
+//! The authorization matrix: every route that exists × {anonymous, signed-in non-owner, owner}, on both
+//! databases. A route added without a row here is a route nobody decided the access rules of.
+
+use crate::helpers::{Browser, TestApp, both_backends};
+use serde_json::json;
+
+/// Who sends a request.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Anonymous,
+    NonOwner,
+    Owner,
+}
+
+/// What should happen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    /// This status.
+    Status(u16),
+    /// `303` to the sign-in page, coming back to the same path.
+    SignIn,
+}
+
+use Expect::{SignIn, Status};
+
+fn sign_in_location(path: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    format!("/auth/signin?callbackUrl={encoded}")
+}
+
+async fn send(browser: &Browser, method: &str, path: &str, body: Option<&Body>) -> reqwest::Response {
+    match (method, body) {
+        ("GET", _) => browser.get(path).await,
+        ("POST", Some(Body::Form(form))) => browser.post_form(path, form).await,
+        ("POST", Some(Body::Json(value))) => browser.post_json(path, value).await,
+        _ => unreachable!("{method} {path}"),
+    }
+}
+
+enum Body {
+    Form(Vec<(&'static str, &'static str)>),
+    Json(serde_json::Value),
+}
+
+async fn check(
+    app: &TestApp,
+    browsers: [&Browser; 3],
+    method: &str,
+    path: &str,
+    body: Option<Body>,
+    expect: [Expect; 3],
+) {
+    for (role, (browser, expected)) in
+        [Role::Anonymous, Role::NonOwner, Role::Owner].into_iter().zip(browsers.into_iter().zip(expect))
+    {
+        let response = send(browser, method, path, body.as_ref()).await;
+        let status = response.status().as_u16();
+        match expected {
+            Status(want) => assert_eq!(status, want, "{role:?} {method} {path}"),
+            SignIn => {
+                assert_eq!(status, 303, "{role:?} {method} {path}");
+                let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                assert_eq!(location, sign_in_location(path), "{role:?} {method} {path}");
+            }
+        }
+        if status == 401 {
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            let problem: serde_json::Value = response.json().await.expect("problem");
+            assert_eq!(problem["code"], "unauthenticated", "{role:?} {method} {path}");
+        }
+    }
+    let _ = app;
+}
+
+both_backends! {
+    async fn every_route_answers_each_role_as_decided(app: TestApp) {
+        let anonymous = app.new_browser();
+        let other = app.new_browser();
+        app.create_user("other@example.test", crate::helpers::TEST_PASSWORD).await;
+        assert_eq!(other.sign_in_with_password("other@example.test", crate::helpers::TEST_PASSWORD).await.status(), 303);
+        app.sign_in("owner@example.test").await;
+        let owner = &app.browser;
+        let created = owner.post_form("/studio/sessions", &[("title", "Owned"), ("sample_rate", "48000")]).await;
+        assert_eq!(created.status(), 303);
+        let session = created.headers()["location"].to_str().expect("ascii").to_owned();
+        let all = [&anonymous, &other, owner];
+
+        // Public pages and APIs.
+        for path in ["/", "/insight", "/catalogue", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs/", "/graphql", "/auth/signin", "/api/auth/signin", "/auth/session", "/api/auth/session", "/api/auth/providers", "/api/auth/csrf", "/auth/signout", "/assets/app.css"] {
+            check(&app, all, "GET", path, None, [Status(200); 3]).await;
+        }
+        check(&app, all, "POST", "/graphql", Some(Body::Json(json!({"query": "{ apiVersion }"}))), [Status(200); 3]).await;
+
+        // Studio: sign-in required to look, ownership required to change.
+        check(&app, all, "GET", "/studio", None, [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "GET", "/account", None, [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "GET", &session, None, [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "GET", &format!("{session}/edit"), None, [SignIn, Status(403), Status(200)]).await;
+        check(&app, all, "POST", &session, Some(Body::Form(vec![("title", "Renamed"), ("sample_rate", "44100")])), [SignIn, Status(403), Status(303)]).await;
+        check(&app, all, "POST", &format!("{session}/tracks"), Some(Body::Form(vec![("name", "Kick")])), [SignIn, Status(403), Status(303)]).await;
+        check(&app, all, "POST", "/studio/sessions", Some(Body::Form(vec![("title", "Mine"), ("sample_rate", "48000")])), [SignIn, Status(303), Status(303)]).await;
+
+        // The owner's writes happened exactly once each; the others' did not happen at all.
+        let id = uuid::Uuid::parse_str(session.rsplit('/').next().expect("id")).expect("uuid");
+        let stored = omnisonic_store::studio::get_session(&app.db, id).await.expect("session");
+        assert_eq!((stored.title.as_str(), stored.sample_rate), ("Renamed", 44100));
+        assert_eq!(omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks").len(), 1);
+
+        // The owner sees edit controls; the other user a read-only view of the same session.
+        let owner_view = owner.get(&session).await.text().await.expect("html");
+        assert!(owner_view.contains("Edit session") && owner_view.contains("(you)"), "{owner_view}");
+        let other_view = other.get(&session).await.text().await.expect("html");
+        assert!(other_view.contains("read-only") && !other_view.contains("Edit session") && !other_view.contains("Add track"), "{other_view}");
+        assert!(other_view.contains("owner"), "the owner's name is shown: {other_view}");
+
+        // REST writes: 401 problem+json for anonymous callers, allowed for any signed-in user (the catalogue is shared).
+        check(&app, all, "POST", "/ingest/isrc", Some(Body::Json(json!({"isrc": "USRC11301176", "title": "2 On", "artist": "Tinashe"}))), [Status(401), Status(201), Status(200)]).await;
+
+        // GraphQL has no mutations yet; when it gets some, they join this matrix.
+        let schema = app.graphql("{ __schema { mutationType { name } } }", json!({})).await;
+        assert_eq!(schema["data"]["__schema"]["mutationType"], serde_json::Value::Null);
+
+        // Delete last: the non-owner is refused, the owner's delete removes the session and its tracks.
+        check(&app, all, "POST", &format!("{session}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
+        assert!(omnisonic_store::studio::get_session(&app.db, id).await.is_err());
+        assert!(omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks").is_empty());
+
+        // Sign-out is open to everyone (anonymous: a no-op) and always lands on the home page.
+        check(&app, all, "POST", "/auth/signout", Some(Body::Form(vec![])), [Status(303); 3]).await;
+    }
+
+    async fn each_user_lists_only_their_own_sessions(app: TestApp) {
+        let other = app.new_browser();
+        app.create_user("b@example.test", crate::helpers::TEST_PASSWORD).await;
+        other.sign_in_with_password("b@example.test", crate::helpers::TEST_PASSWORD).await;
+        app.sign_in("a@example.test").await;
+        app.post_form("/studio/sessions", &[("title", "Alpha only"), ("sample_rate", "48000")]).await;
+        other.post_form("/studio/sessions", &[("title", "Bravo only"), ("sample_rate", "48000")]).await;
+        let mine = app.browser.get("/studio").await.text().await.expect("html");
+        assert!(mine.contains("Alpha only") && !mine.contains("Bravo only"), "{mine}");
+        let theirs = other.get("/studio").await.text().await.expect("html");
+        assert!(theirs.contains("Bravo only") && !theirs.contains("Alpha only"), "{theirs}");
+    }
+
+    async fn graphql_knows_who_is_asking(app: TestApp) {
+        let anonymous = app.graphql("{ viewer { id email } }", json!({})).await;
+        assert_eq!(anonymous["data"]["viewer"], serde_json::Value::Null);
+        let id = app.sign_in("gq@example.test").await;
+        let response: serde_json::Value = app.post_json("/graphql", &json!({"query": "{ viewer { id email } }"})).await.json().await.expect("json");
+        assert_eq!(response["data"]["viewer"]["id"], id.to_string());
+        assert_eq!(response["data"]["viewer"]["email"], "gq@example.test");
+    }
+}
