@@ -5,6 +5,7 @@
 #   - Debian's chromium, the browser the Playwright end-to-end tests drive
 #     (a test tool's own browser download cannot work here, so never `playwright install`),
 #     and python3 and curl, which e2e/run.sh needs.
+#   - Debian's python3-aiosmtpd, the SMTP server the mail tests deliver to.
 #   - the e2e/ npm packages, from e2e/package-lock.json (`npm ci`), when e2e/node_modules is missing.
 #
 # Usage: bash scripts/install-deps.sh
@@ -46,6 +47,20 @@ else
     as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "${missing[@]}"
     log "chromium: $(chromium --version 2>/dev/null || echo '?')"
+fi
+
+# --- SMTP test server ----------------------------------------------------------------------
+# Debian's python3-aiosmtpd, for Debian's /usr/bin/python3 (a pyenv python3 on PATH lacks it).
+if /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    log "aiosmtpd present"
+else
+    candidate="$(apt-cache policy python3-aiosmtpd 2>/dev/null | awk '/Candidate:/ {print $2}')"
+    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+        log "apt lists know no python3-aiosmtpd: apt-get update"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    fi
+    log "installing python3-aiosmtpd"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-aiosmtpd
 fi
 
 # --- e2e npm packages --------------------------------------------------------------------

@@ -7,6 +7,9 @@
 #   - A PostgreSQL primary (127.0.0.1:5433) with a streaming read replica (127.0.0.1:5434),
 #     for the read/write-split tests (spec 4.4). Nothing starts these for us, so this script
 #     creates them (initdb + pg_basebackup) under $OMNISONIC_SERVICES_DIR and starts them.
+#   - An SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on 127.0.0.1:2525 that delivers
+#     every message into a Maildir ($OMNISONIC_SERVICES_DIR/mail), for the mail tests.
+#     `services.sh mail-dir` prints that Maildir's path.
 #
 # Every command is idempotent: existing data directories are reused, running servers are left
 # running, stopped ones are not stopped again.
@@ -14,7 +17,7 @@
 # With OMNISONIC_REQUIRE_SERVICES=1 (set by .ci/run) anything missing is an error (exit 1),
 # so CI cannot pass by silently skipping database tests; otherwise it is only a warning.
 #
-# Usage: bash scripts/services.sh start|stop|status
+# Usage: bash scripts/services.sh start|stop|status|mail-dir
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -79,6 +82,12 @@ primary_dir="$services_dir/pg-primary"
 replica_dir="$services_dir/pg-replica"
 # Sockets live beside the data, so we need no write access to /var/run/postgresql.
 socket_dir="$services_dir/sock"
+
+smtp_port="${OMNISONIC_SMTP_PORT:-2525}"
+mail_dir="$services_dir/mail"
+smtp_pidfile="$services_dir/smtp.pid"
+# Debian's python3 carries python3-aiosmtpd; a pyenv or venv python3 earlier on PATH does not.
+smtp_python="/usr/bin/python3"
 
 # --- Probes ---------------------------------------------------------------------------------
 pg_ready() { # port
@@ -233,6 +242,52 @@ print_urls() {
     log "  e.g. DATABASE_URL=$primary_url DATABASE_READ_URL=$replica_url"
 }
 
+smtp_ready() {
+    local banner
+    exec 3<>"/dev/tcp/127.0.0.1/$smtp_port" || return 1
+    IFS= read -r -t 2 banner <&3 || banner=""
+    exec 3<&- 3>&-
+    [ "${banner:0:3}" = "220" ]
+}
+
+start_smtp() {
+    if smtp_ready 2>/dev/null; then
+        log "SMTP 127.0.0.1:$smtp_port already running (Maildir $mail_dir)"
+        return 0
+    fi
+    if ! "$smtp_python" -c 'import aiosmtpd' 2>/dev/null; then
+        missing "aiosmtpd is not installed for $smtp_python (bash scripts/install-deps.sh)"
+        return 0
+    fi
+    # aiosmtpd's Mailbox handler expects an existing Maildir.
+    mkdir -p "$mail_dir/tmp" "$mail_dir/new" "$mail_dir/cur"
+    log "starting SMTP (aiosmtpd) on 127.0.0.1:$smtp_port, delivering to $mail_dir"
+    nohup "$smtp_python" -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$mail_dir" \
+        >"$services_dir/smtp.log" 2>&1 &
+    echo $! >"$smtp_pidfile"
+    local deadline=$((SECONDS + 15))
+    until smtp_ready 2>/dev/null; do
+        if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$(cat "$smtp_pidfile")" 2>/dev/null; then
+            err "SMTP did not start; its log:"
+            cat "$services_dir/smtp.log" >&2
+            missing "the SMTP server did not start"
+            return 0
+        fi
+        sleep 0.2
+    done
+    log "SMTP ok"
+}
+
+stop_smtp() {
+    if [ -f "$smtp_pidfile" ] && kill -0 "$(cat "$smtp_pidfile")" 2>/dev/null; then
+        log "stopping SMTP"
+        kill "$(cat "$smtp_pidfile")" 2>/dev/null || true
+    else
+        log "SMTP not running"
+    fi
+    rm -f "$smtp_pidfile"
+}
+
 stop_pg() { # name data dir
     if pg_running "$2"; then
         log "stopping $1"
@@ -253,11 +308,16 @@ start)
     else
         missing "the PostgreSQL primary/replica pair did not start (logs in $services_dir)"
     fi
+    start_smtp
+    ;;
+mail-dir)
+    echo "$mail_dir"
     ;;
 _start-pg) # internal: see `start`
     start_pg_pair
     ;;
 stop)
+    stop_smtp
     # The replica first, so it does not log a lost primary on its way down.
     [ -n "$pg_bin" ] || exit 0
     stop_pg replica "$replica_dir"
@@ -285,11 +345,16 @@ status)
     else
         log "replica DOWN ($replica_dir)"; ok=0
     fi
+    if smtp_ready 2>/dev/null; then
+        log "SMTP 127.0.0.1:$smtp_port up (Maildir $mail_dir)"
+    else
+        log "SMTP 127.0.0.1:$smtp_port DOWN"; ok=0
+    fi
     # Exit status tells scripts whether everything is up.
     [ "$ok" = 1 ]
     ;;
 *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|mail-dir" >&2
     exit 2
     ;;
 esac

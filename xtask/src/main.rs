@@ -39,6 +39,16 @@ const BOUNDARIES: &[Boundary] = &[
         forbidden: &["axum", "hyper", "askama", "tower-http"],
         why: "the GraphQL schema is transport-agnostic; HTTP is the web crate's job",
     },
+    Boundary {
+        krate: "omnisonic-platform",
+        forbidden: &["axum", "async-graphql", "askama", "sea-orm", "sqlx", "omnisonic-store", "omnisonic-web"],
+        why: "platform services (mail, storage, queues) know nothing of pages, GraphQL or our tables",
+    },
+    Boundary {
+        krate: "omnisonic",
+        forbidden: &["omnisonic-testkit"],
+        why: "the loopback OAuth provider is a test double: only tests may depend on it",
+    },
 ];
 
 fn workspace_root() -> PathBuf {

@@ -133,6 +133,27 @@ pub struct Settings {
     #[arg(long, env = "AUTH_CREDENTIALS", global = true, value_name = "BOOL")]
     pub auth_credentials: Option<bool>,
 
+    /// Passwordless sign-in by a one-time link sent by email. Default: on when `SMTP_URL` is set, or when
+    /// `AUTH_URL` is not https (the links then go to the outbox folder under the data dir).
+    #[arg(long, env = "AUTH_EMAIL", global = true, value_name = "BOOL")]
+    pub auth_email: Option<bool>,
+
+    /// SMTP server for outgoing mail: `smtp://HOST:PORT` (plain, a local relay), `smtp://HOST:587?tls=required`
+    /// (STARTTLS) or `smtps://USER:PASSWORD@HOST:465`. Without it mail is written as `.eml` files to
+    /// `<data dir>/outbox`.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true, value_name = "URL")]
+    pub smtp_url: Option<Secret>,
+
+    /// The sender of Omnisonic's mail.
+    #[arg(
+        long,
+        env = "EMAIL_FROM",
+        global = true,
+        default_value = "Omnisonic <no-reply@omnisonic.invalid>",
+        value_name = "MAILBOX"
+    )]
+    pub email_from: String,
+
     /// A sign-in ends after this many seconds without a request (default: 7 days).
     #[arg(long, env = "AUTH_SESSION_IDLE_SECS", global = true, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
     pub auth_session_idle_secs: u64,
@@ -179,6 +200,7 @@ impl Settings {
             }
         }
         self.providers()?;
+        self.mailer().context("SMTP_URL / EMAIL_FROM")?;
         if self.auth_session_idle_secs == 0 || self.auth_session_max_age_secs == 0 {
             bail!("AUTH_SESSION_IDLE_SECS and AUTH_SESSION_MAX_AGE_SECS must be at least 1");
         }
@@ -227,6 +249,14 @@ impl Settings {
         Ok(providers)
     }
 
+    /// Outgoing mail: SMTP when configured, else the outbox folder.
+    pub fn mailer(&self) -> Result<omnisonic_platform::Mailer, omnisonic_platform::MailError> {
+        match &self.smtp_url {
+            Some(url) => omnisonic_platform::Mailer::smtp(&url.0, &self.email_from),
+            None => omnisonic_platform::Mailer::outbox(self.data_dir.join("outbox"), &self.email_from),
+        }
+    }
+
     /// Sign-in settings for the web layer; `bound` is the address actually listened on (for the default URL).
     pub fn auth_config(&self, bound: SocketAddr) -> anyhow::Result<AuthConfig> {
         let public_url = match self.public_url_setting() {
@@ -238,6 +268,7 @@ impl Settings {
         let mut config = AuthConfig::development(public_url);
         config.providers = providers;
         config.credentials = credentials;
+        config.email_links = self.auth_email.unwrap_or(self.smtp_url.is_some() || !config.secure_cookies());
         config.idle_timeout = std::time::Duration::from_secs(self.auth_session_idle_secs);
         config.max_age = std::time::Duration::from_secs(self.auth_session_max_age_secs);
         Ok(config)
@@ -249,7 +280,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 22] = [
+        const KNOWN: [&str; 25] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -272,6 +303,9 @@ impl Settings {
             "auth_credentials",
             "auth_session_idle_secs",
             "auth_session_max_age_secs",
+            "auth_email",
+            "smtp_url",
+            "email_from",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -313,6 +347,9 @@ impl Settings {
                 "auth_credentials" => self.auth_credentials = Some(text.parse().map_err(|e| bad(&e))?),
                 "auth_session_idle_secs" => self.auth_session_idle_secs = text.parse().map_err(|e| bad(&e))?,
                 "auth_session_max_age_secs" => self.auth_session_max_age_secs = text.parse().map_err(|e| bad(&e))?,
+                "auth_email" => self.auth_email = Some(text.parse().map_err(|e| bad(&e))?),
+                "smtp_url" => self.smtp_url = Some(Secret(text)),
+                "email_from" => self.email_from = text,
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

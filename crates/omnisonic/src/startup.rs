@@ -50,7 +50,10 @@ impl Application {
         if auth.credentials && auth.secure_cookies() {
             tracing::warn!("email + password sign-in is on for an https deployment (AUTH_CREDENTIALS=true)");
         }
-        let runtime = omnisonic_web::auth::AuthRuntime::new(auth).context("set up the HTTP client for sign-in")?;
+        let mailer = settings.mailer().context("set up outgoing mail")?;
+        tracing::info!(mail = %mailer.describe(), email_links = auth.email_links, "mail configured");
+        let runtime =
+            omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;
         tokio::spawn(sweep_expired_sessions(db.clone()));
         let state = AppState::new(db, omnisonic_web::install_recorder(), runtime);
         Ok(Self { listener, router: omnisonic_web::router(state) })

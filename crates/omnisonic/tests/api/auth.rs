@@ -440,3 +440,210 @@ async fn after_sign_in_only_local_paths_are_followed() {
         assert_eq!(location(&response), landed, "{asked}");
     }
 }
+
+/// Decodes a quoted-printable body (what mail encoders use for long lines).
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'=' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|hex| u8::from_str_radix(hex, 16).ok()))
+            .flatten();
+        if let Some(byte) = escaped {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The sign-in link in the newest message to `to` among the files of `dir` (an outbox or a Maildir's `new/`).
+fn link_in_mail(dir: &std::path::Path, to: &str) -> Option<String> {
+    let mut messages: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?)))
+        .filter(|(_, text)| text.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))))
+        .collect();
+    messages.sort_by_key(|(at, _)| *at);
+    let text = decode_quoted_printable(&messages.last()?.1);
+    let start = text.find("/auth/callback/email?").and_then(|end| text[..end].rfind("http://"))?;
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    Some(link)
+}
+
+/// Opens a sign-in link and presses the confirmation button; returns the final response.
+async fn redeem(browser: &Browser, link: &str) -> reqwest::Response {
+    let page = browser.client.get(link).send().await.expect("open link");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Finish signing in"), "{html}");
+    let query: std::collections::HashMap<String, String> =
+        url::Url::parse(link).expect("link").query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    browser.refresh_csrf().await;
+    let response = browser
+        .post_form(
+            "/auth/callback/email",
+            &[("token", query["token"].as_str()), ("callbackUrl", query["callbackUrl"].as_str())],
+        )
+        .await;
+    if response.status() == 303 {
+        browser.refresh_csrf().await;
+    }
+    response
+}
+
+async fn request_link(browser: &Browser, email: &str) -> reqwest::Response {
+    let token = browser.refresh_csrf().await;
+    browser
+        .client
+        .post(browser.url("/auth/signin/email"))
+        .form(&[("csrf_token", token.as_str()), ("email", email), ("callbackUrl", "/account")])
+        .send()
+        .await
+        .expect("request link")
+}
+
+mod email_links {
+    use super::*;
+
+    async fn spawn_with_outbox(backend: Backend) -> Option<(TestApp, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().expect("data dir");
+        let data_dir = dir.path().to_str().expect("utf-8").to_owned();
+        let app = spawn_app_with(backend, settings(&["--data-dir", &data_dir])).await?;
+        Some((app, dir))
+    }
+
+    async fn outbox_link_signs_in_once(app: TestApp, data: tempfile::TempDir) {
+        let outbox = data.path().join("outbox");
+        // A new address: the page says the same as for a known one, and the account is created on redemption.
+        let browser = app.new_browser();
+        let asked = request_link(&browser, " New.Person@Example.test ").await;
+        assert_eq!(asked.status(), 200);
+        assert!(asked.text().await.expect("html").contains("Check your email"));
+        let link = link_in_mail(&outbox, "new.person@example.test").expect("a message in the outbox");
+        assert!(link.starts_with(&app.url("/auth/callback/email?token=")), "{link}");
+        let signed_in = redeem(&browser, &link).await;
+        assert_eq!(signed_in.status(), 303);
+        assert_eq!(location(&signed_in), "/account");
+        assert_eq!(browser.whoami().await["email"], "new.person@example.test");
+        let user =
+            omnisonic_store::auth::user_by_email(&app.db, "new.person@example.test").await.expect("db").expect("user");
+        assert!(user.email_verified_at.is_some(), "the link proved the address");
+        // Used once: a second redemption, in any browser, fails.
+        let again = redeem(&app.new_browser(), &link).await;
+        assert_eq!(again.status(), 400);
+        assert!(again.text().await.expect("html").contains("expired or was already used"));
+
+        // A known address signs in to the existing user.
+        let known = app.create_user("known@example.test", TEST_PASSWORD).await;
+        let other = app.new_browser();
+        request_link(&other, "known@example.test").await;
+        let link = link_in_mail(&outbox, "known@example.test").expect("message");
+        assert_eq!(redeem(&other, &link).await.status(), 303);
+        assert_eq!(other.whoami().await["id"], known.to_string());
+
+        // Not an address: 422 and nothing sent.
+        let bad = request_link(&app.new_browser(), "not-an-address").await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.expect("html").contains("Enter a valid email address"));
+
+        // An expired token is refused.
+        let hash = format!("{:x}", sha2_digest("expired-token"));
+        omnisonic_store::auth::create_verification_token(
+            &app.db,
+            "late@example.test",
+            &hash,
+            chrono::Utc::now() - chrono::Duration::seconds(1),
+        )
+        .await
+        .expect("token");
+        let late = app.new_browser();
+        late.refresh_csrf().await;
+        let response = late.post_form("/auth/callback/email", &[("token", "expired-token")]).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(late.whoami().await, serde_json::Value::Null);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let (app, dir) = spawn_with_outbox(Backend::Sqlite).await.expect("SQLite");
+        outbox_link_signs_in_once(app, dir).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some((app, dir)) = spawn_with_outbox(Backend::Postgres).await {
+            outbox_link_signs_in_once(app, dir).await
+        }
+    }
+
+    /// The production path: a real SMTP server (aiosmtpd, started by scripts/services.sh) delivering to a Maildir.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn smtp_delivers_a_working_link() {
+        let (Ok(smtp), Ok(maildir)) =
+            (std::env::var("OMNISONIC_TEST_SMTP_URL"), std::env::var("OMNISONIC_TEST_SMTP_MAILDIR"))
+        else {
+            assert!(
+                std::env::var("OMNISONIC_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_SMTP_URL / OMNISONIC_TEST_SMTP_MAILDIR are not set"
+            );
+            eprintln!("skipping the SMTP test: OMNISONIC_TEST_SMTP_URL is not set");
+            return;
+        };
+        let app = spawn_app_with(
+            Backend::Sqlite,
+            settings(&["--smtp-url", &smtp, "--email-from", "Omnisonic Test <test@omnisonic.invalid>"]),
+        )
+        .await
+        .expect("app");
+        let address = format!("smtp-{}@example.test", uuid::Uuid::now_v7().simple());
+        let browser = app.new_browser();
+        assert_eq!(request_link(&browser, &address).await.status(), 200);
+        let new = std::path::Path::new(&maildir).join("new");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let link = loop {
+            if let Some(link) = link_in_mail(&new, &address) {
+                break link;
+            }
+            assert!(std::time::Instant::now() < deadline, "no message for {address} in {}", new.display());
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(redeem(&browser, &link).await.status(), 303);
+        assert_eq!(browser.whoami().await["email"], address);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn links_are_off_on_https_without_smtp() {
+        let app = spawn_app_with(
+            Backend::Sqlite,
+            settings(&["--auth-url", "https://omnisonic.example", "--auth-credentials", "true"]),
+        )
+        .await
+        .expect("app");
+        let page = app.browser.get("/auth/signin").await.text().await.expect("html");
+        assert!(!page.contains("Email me a sign-in link"), "{page}");
+        let providers: serde_json::Value = app
+            .browser
+            .client
+            .get(app.url("/api/auth/providers"))
+            .send()
+            .await
+            .expect("providers")
+            .json()
+            .await
+            .expect("json");
+        assert!(providers.get("email").is_none() && providers.get("credentials").is_some(), "{providers}");
+    }
+}
+
+fn sha2_digest(text: &str) -> impl std::fmt::LowerHex {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+}

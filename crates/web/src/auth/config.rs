@@ -78,6 +78,10 @@ pub struct AuthConfig {
     pub providers: Vec<ProviderConfig>,
     /// Email + password sign-in (development).
     pub credentials: bool,
+    /// Passwordless sign-in with a one-time link sent by email.
+    pub email_links: bool,
+    /// How long an emailed sign-in link works.
+    pub email_link_ttl: Duration,
     /// A sign-in ends after this long without a request.
     pub idle_timeout: Duration,
     /// A sign-in ends this long after it started, however active.
@@ -97,6 +101,8 @@ impl AuthConfig {
             public_url,
             providers: Vec::new(),
             credentials: true,
+            email_links: true,
+            email_link_ttl: Duration::from_secs(15 * 60),
             idle_timeout: Duration::from_secs(7 * 24 * 3600),
             max_age: Duration::from_secs(30 * 24 * 3600),
             attempts_per_account: 5,

@@ -14,7 +14,7 @@ const MAX_TRACKED_KEYS: usize = 100_000;
 
 impl AuthRuntime {
     /// Counts an attempt against the IP's and the account's limits.
-    fn admit(&self, ip: IpAddr, email: &str) -> Result<(), AuthFailure> {
+    pub(super) fn admit(&self, ip: IpAddr, email: &str) -> Result<(), AuthFailure> {
         if self.per_ip.len() > MAX_TRACKED_KEYS {
             self.per_ip.retain_recent();
         }

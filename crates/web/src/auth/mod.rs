@@ -8,6 +8,7 @@
 mod config;
 mod credentials;
 pub mod csrf;
+mod email;
 mod oauth;
 mod routes;
 mod store;
@@ -45,6 +46,8 @@ pub const COOKIE_NAME: &str = "omnisonic_session";
 pub struct AuthRuntime {
     /// What the operator configured.
     pub config: AuthConfig,
+    /// Sends sign-in links.
+    mailer: Option<omnisonic_platform::Mailer>,
     http: reqwest::Client,
     google: tokio::sync::OnceCell<oauth::Endpoints>,
     per_account: DefaultKeyedRateLimiter<String>,
@@ -68,8 +71,9 @@ fn quota(attempts: u32, window: std::time::Duration) -> Quota {
 }
 
 impl AuthRuntime {
-    /// Builds the runtime. Fails only when no TLS root store can be set up for the provider client.
-    pub fn new(config: AuthConfig) -> Result<Arc<Self>, reqwest::Error> {
+    /// Builds the runtime; `mailer` sends email sign-in links (they are off without one). Fails only when the
+    /// provider HTTP client cannot be built.
+    pub fn new(config: AuthConfig, mailer: Option<omnisonic_platform::Mailer>) -> Result<Arc<Self>, reqwest::Error> {
         install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("omnisonic/", env!("CARGO_PKG_VERSION")))
@@ -81,7 +85,15 @@ impl AuthRuntime {
         let per_account = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
         let per_ip = RateLimiter::keyed(quota(config.attempts_per_ip, config.rate_window));
         let decoy_hash = password_auth::generate_hash(csrf::new_token());
-        Ok(Arc::new(Self { config, http, google: tokio::sync::OnceCell::new(), per_account, per_ip, decoy_hash }))
+        Ok(Arc::new(Self {
+            config,
+            mailer,
+            http,
+            google: tokio::sync::OnceCell::new(),
+            per_account,
+            per_ip,
+            decoy_hash,
+        }))
     }
 
     /// The tower-sessions layer for these settings: `HttpOnly`, `SameSite=Lax`, `Secure` on https, idle expiry.
@@ -119,6 +131,18 @@ pub enum AuthFailure {
     /// Credentials sign-in is off.
     #[error("Email and password sign-in is not enabled on this server.")]
     CredentialsDisabled,
+    /// Email-link sign-in is off.
+    #[error("Sign-in by email link is not enabled on this server.")]
+    EmailLinksDisabled,
+    /// Not an email address.
+    #[error("Enter a valid email address.")]
+    InvalidEmail,
+    /// The emailed link was used, expired or never existed.
+    #[error("This sign-in link has expired or was already used. Ask for a new one below.")]
+    LinkExpired,
+    /// The mail could not be sent.
+    #[error("The sign-in email could not be sent. Please try again in a moment.")]
+    MailFailed(#[from] omnisonic_platform::MailError),
     /// The user is disabled.
     #[error("This account is disabled. Contact your administrator.")]
     Disabled,

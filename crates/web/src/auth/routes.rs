@@ -6,6 +6,8 @@
 //! | `POST signin/{provider}` | starts an OAuth flow (CSRF-checked) and redirects to the provider |
 //! | `GET  callback/{provider}` | the provider's redirect back: completes sign-in or account linking |
 //! | `POST callback/credentials` | email + password sign-in (CSRF-checked, rate-limited) |
+//! | `POST signin/email` | mails a one-time sign-in link (CSRF-checked, rate-limited) |
+//! | `GET/POST callback/email` | the link's confirmation page / redeems it and signs in |
 //! | `GET/POST signout` | confirm page / sign out (revokes the session server-side) |
 //! | `GET  session` | JSON: who am I |
 //! | `GET  csrf`, `GET providers` | JSON for scripted clients |
@@ -33,8 +35,10 @@ use std::net::{IpAddr, SocketAddr};
 pub fn router() -> Router<AppState> {
     let routes = Router::new()
         .route("/signin", get(signin_page))
+        .route("/signin/email", post(request_email_link))
         .route("/signin/{provider}", post(start_oauth))
         .route("/callback/credentials", post(credentials_sign_in))
+        .route("/callback/email", get(confirm_email_link).post(redeem_email_link))
         .route("/callback/{provider}", get(oauth_callback))
         .route("/signout", get(signout_page).post(signout))
         .route("/session", get(session_json))
@@ -81,6 +85,7 @@ struct SignInPage {
     chrome: Chrome,
     providers: Vec<ProviderButton>,
     credentials: bool,
+    email_links: bool,
     callback_url: String,
     form_csrf: String,
     email: String,
@@ -111,6 +116,7 @@ async fn sign_in_page_response(
         chrome: Chrome::new("signin", viewer),
         providers,
         credentials: state.auth.config.credentials,
+        email_links: state.auth.email_links_enabled(),
         callback_url,
         form_csrf,
         email,
@@ -128,7 +134,12 @@ fn failure_status(failure: &AuthFailure) -> StatusCode {
     match failure {
         AuthFailure::InvalidCredentials => StatusCode::UNAUTHORIZED,
         AuthFailure::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        AuthFailure::Disabled | AuthFailure::CredentialsDisabled => StatusCode::FORBIDDEN,
+        AuthFailure::Disabled | AuthFailure::CredentialsDisabled | AuthFailure::EmailLinksDisabled => {
+            StatusCode::FORBIDDEN
+        }
+        AuthFailure::InvalidEmail => StatusCode::UNPROCESSABLE_ENTITY,
+        AuthFailure::LinkExpired => StatusCode::BAD_REQUEST,
+        AuthFailure::MailFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
         AuthFailure::EmailTaken(_) | AuthFailure::LinkedElsewhere(_) => StatusCode::CONFLICT,
         AuthFailure::Session(_) | AuthFailure::Store(_) | AuthFailure::Internal(_) => StatusCode::SERVICE_UNAVAILABLE,
         AuthFailure::OAuth(_) => StatusCode::BAD_REQUEST,
@@ -138,7 +149,7 @@ fn failure_status(failure: &AuthFailure) -> StatusCode {
 /// The sign-in page again, with what went wrong; `429`s carry `Retry-After`.
 async fn failure_page(state: &AppState, viewer: &Viewer, failure: AuthFailure, email: String) -> Response {
     match &failure {
-        AuthFailure::Session(_) | AuthFailure::Store(_) | AuthFailure::Internal(_) => {
+        AuthFailure::Session(_) | AuthFailure::Store(_) | AuthFailure::Internal(_) | AuthFailure::MailFailed(_) => {
             tracing::error!(error = ?failure, "sign-in failed");
         }
         AuthFailure::OAuth(err) => {
@@ -287,6 +298,97 @@ async fn credentials_sign_in(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct EmailLinkForm {
+    #[serde(default)]
+    email: String,
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/check_email.html")]
+struct CheckEmailPage {
+    chrome: Chrome,
+    email: String,
+}
+
+async fn request_email_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<EmailLinkForm>,
+) -> Response {
+    let callback_url = safe_callback(form.callback_url.as_deref());
+    match state.auth.send_sign_in_link(&state.db, ip, &form.email, &callback_url).await {
+        // The same answer whether or not the address has an account.
+        Ok(()) => render(
+            StatusCode::OK,
+            &CheckEmailPage { chrome: Chrome::new("signin", &viewer), email: form.email.trim().to_lowercase() },
+        ),
+        Err(failure) => failure_page(&state, &viewer, failure, form.email.trim().to_owned()).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EmailLinkQuery {
+    #[serde(default)]
+    token: String,
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/confirm_email.html")]
+struct ConfirmEmailPage {
+    chrome: Chrome,
+    form_csrf: String,
+    token: String,
+    callback_url: String,
+}
+
+async fn confirm_email_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<EmailLinkQuery>,
+) -> Response {
+    if query.token.is_empty() {
+        return failure_page(&state, &viewer, AuthFailure::LinkExpired, String::new()).await;
+    }
+    let form_csrf = match csrf::token(&viewer.session).await {
+        Ok(token) => token,
+        Err(err) => return crate::ApiError::Internal(Box::new(err)).into_response(),
+    };
+    let mut response = render(
+        StatusCode::OK,
+        &ConfirmEmailPage {
+            chrome: Chrome::new("signin", &viewer),
+            form_csrf,
+            token: query.token,
+            callback_url: safe_callback(query.callback_url.as_deref()),
+        },
+    );
+    // The page carries the token: keep it out of caches and of other sites' Referer headers.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+async fn redeem_email_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<EmailLinkQuery>,
+) -> Response {
+    let result = match state.auth.redeem_sign_in_link(&state.db, &form.token).await {
+        Ok(user) => finish_sign_in(&viewer, &user).await,
+        Err(failure) => Err(failure),
+    };
+    match result {
+        Ok(()) => see_other(&safe_callback(form.callback_url.as_deref())),
+        Err(failure) => failure_page(&state, &viewer, failure, String::new()).await,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "auth/signout.html")]
 struct SignOutPage {
@@ -341,6 +443,13 @@ async fn providers_json(State(state): State<AppState>) -> Json<serde_json::Value
                 "signinUrl": format!("/auth/signin/{}", p.kind.id()),
                 "callbackUrl": state.auth.config.callback_url(p.kind),
             }),
+        );
+    }
+    if state.auth.email_links_enabled() {
+        providers.insert(
+            "email".to_owned(),
+            json!({"id": "email", "name": "Email link", "type": "email",
+                   "signinUrl": "/auth/signin/email", "callbackUrl": "/auth/callback/email"}),
         );
     }
     if state.auth.config.credentials {
