@@ -5,6 +5,9 @@ use crate::ValidationErrors;
 /// Longest email address (RFC 5321's path limit).
 pub const MAX_EMAIL_LEN: usize = 320;
 
+/// Longest display name kept (longer names from providers are cut).
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// Shortest development password.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
@@ -18,7 +21,9 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     let Some((local, domain)) = email.split_once('@') else {
         return Err("must be an email address");
     };
-    if local.is_empty() || domain.is_empty() || domain.contains('@') || email.chars().any(char::is_whitespace) {
+    // No display-name or group syntax (`x<a@b>`, `a@b, c@d`): an address, nothing a mailer could read as another.
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c);
+    if local.is_empty() || domain.is_empty() || domain.contains('@') || email.chars().any(forbidden) {
         return Err("must be an email address");
     }
     if email.len() > MAX_EMAIL_LEN {
@@ -50,7 +55,17 @@ mod tests {
 
     #[test]
     fn non_addresses_are_refused() {
-        for bad in ["", "alice", "@example.test", "alice@", "a@b@c", "al ice@example.test"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.test",
+            "alice@",
+            "a@b@c",
+            "al ice@example.test",
+            "x<evil@example.test>",
+            "a@b.test,c@d.test",
+            "a\t@b.test",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
         let long = format!("{}@example.test", "a".repeat(MAX_EMAIL_LEN));

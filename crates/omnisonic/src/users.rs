@@ -3,7 +3,7 @@
 use crate::cli::UserCommand;
 use anyhow::{Context, bail};
 use base64::Engine;
-use omnisonic_domain::account::{check_new_password, normalize_email};
+use omnisonic_domain::account::{MAX_NAME_CHARS, check_new_password, normalize_email};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::StoreError;
 use omnisonic_store::auth::{self as store, NewUser};
@@ -41,13 +41,12 @@ async fn create(
     let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(to_hash.as_bytes()))
         .await
         .context("hash the password")?;
-    let new = NewUser {
-        email: Some(email.clone()),
-        name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
-        image: None,
-        email_verified: false,
-        password_hash: Some(hash),
-    };
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+        bail!("--name must be at most {MAX_NAME_CHARS} characters");
+    }
+    let new =
+        NewUser { email: Some(email.clone()), name, image: None, email_verified: false, password_hash: Some(hash) };
     let created = match store::create_user(db, new).await {
         Ok(user) => user,
         Err(StoreError::Conflict { .. }) => bail!("a user with email {email} already exists"),

@@ -78,9 +78,11 @@ impl Mailer {
 
     /// Sends a plain-text message to `to`.
     pub async fn send(&self, to: &str, subject: &str, text: String) -> Result<(), MailError> {
+        // A bare address, never a display-name form like `x<other@example.test>` that would redirect the mail.
+        let to: lettre::Address = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
         let message = Message::builder()
             .from(self.from.clone())
-            .to(mailbox(to)?)
+            .to(Mailbox::new(None, to))
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(text)?;
@@ -139,6 +141,9 @@ mod tests {
     async fn bad_addresses_and_urls_are_refused() {
         assert!(matches!(Mailer::outbox(PathBuf::from("x"), "not an address"), Err(MailError::Address(_))));
         assert!(matches!(Mailer::smtp("http://example.test", "a@example.test"), Err(MailError::Url(_))));
+        let outbox = Mailer::outbox(PathBuf::from("unused"), "a@example.test").expect("outbox");
+        let redirected = outbox.send("x<evil@example.test>", "s", String::new()).await;
+        assert!(matches!(redirected, Err(MailError::Address(_))), "{redirected:?}");
         let mailer = Mailer::smtp("smtps://user:hunter2@mail.example.test:465", "a@example.test").expect("smtp");
         assert!(!mailer.describe().contains("hunter2"), "{}", mailer.describe());
     }

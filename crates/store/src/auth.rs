@@ -211,13 +211,8 @@ pub async fn load_session(db: &impl ConnectionTrait, id_hash: &str) -> Result<Op
         .map(|row| StoredSession { id_hash: row.id, user_id: row.user_id, data: row.data, expires_at: row.expires_at }))
 }
 
-/// Whether any session (expired or not) has this id hash: new ids must not collide.
-pub async fn session_exists(db: &impl ConnectionTrait, id_hash: &str) -> Result<bool, StoreError> {
-    Ok(auth_session::Entity::find_by_id(id_hash.to_owned()).one(db).await?.is_some())
-}
-
-/// Inserts or replaces a session.
-pub async fn save_session(db: &impl ConnectionTrait, session: StoredSession) -> Result<(), StoreError> {
+/// Inserts a new session; `false` when the id is taken (the caller picks another).
+pub async fn insert_session(db: &impl ConnectionTrait, session: StoredSession) -> Result<bool, StoreError> {
     let row = auth_session::ActiveModel {
         id: Set(session.id_hash),
         user_id: Set(session.user_id),
@@ -225,17 +220,23 @@ pub async fn save_session(db: &impl ConnectionTrait, session: StoredSession) -> 
         expires_at: Set(session.expires_at),
         created_at: Set(Utc::now()),
     };
-    auth_session::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(auth_session::Column::Id)
-                .update_columns([
-                    auth_session::Column::UserId,
-                    auth_session::Column::Data,
-                    auth_session::Column::ExpiresAt,
-                ])
-                .to_owned(),
-        )
+    let inserted = auth_session::Entity::insert(row)
+        .on_conflict(OnConflict::column(auth_session::Column::Id).do_nothing().to_owned())
         .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Updates a live session. A session that was deleted meanwhile (signed out, revoked, expired) stays deleted:
+/// a request still in flight cannot bring it back.
+pub async fn update_session(db: &impl ConnectionTrait, session: StoredSession) -> Result<(), StoreError> {
+    auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::UserId, sea_orm::sea_query::Expr::value(session.user_id))
+        .col_expr(auth_session::Column::Data, sea_orm::sea_query::Expr::value(session.data))
+        .col_expr(auth_session::Column::ExpiresAt, sea_orm::sea_query::Expr::value(session.expires_at))
+        .filter(auth_session::Column::Id.eq(session.id_hash))
+        .filter(auth_session::Column::ExpiresAt.gt(Utc::now()))
+        .exec(db)
         .await?;
     Ok(())
 }
@@ -284,17 +285,12 @@ pub async fn create_verification_token(
     Ok(())
 }
 
-/// Uses up a token: deletes it and returns the address it was sent to, if it existed and had not expired. A
-/// second use finds nothing, even when two requests race (only one DELETE can remove the row).
+/// Uses up a token: deletes it and returns the address it was sent to, if it existed and had not expired. One
+/// `DELETE … RETURNING`, so of two racing requests only one gets the row, on either backend.
 pub async fn consume_verification_token(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     token_hash: &str,
 ) -> Result<Option<String>, StoreError> {
-    let txn = db.begin().await?;
-    let Some(row) = verification_token::Entity::find_by_id(token_hash.to_owned()).one(&txn).await? else {
-        return Ok(None);
-    };
-    let deleted = verification_token::Entity::delete_by_id(token_hash.to_owned()).exec(&txn).await?;
-    txn.commit().await?;
-    Ok((deleted.rows_affected == 1 && row.expires_at > Utc::now()).then_some(row.identifier))
+    let deleted = verification_token::Entity::delete_by_id(token_hash.to_owned()).exec_with_returning(db).await?;
+    Ok(deleted.filter(|row| row.expires_at > Utc::now()).map(|row| row.identifier))
 }

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(auth::csrf::verify))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(auth::no_store_with_session))
         .with_state(state);
     telemetry::apply(app)
 }

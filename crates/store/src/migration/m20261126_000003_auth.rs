@@ -200,6 +200,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite cannot drop a column that carries a foreign key; roll back there by restoring a backup.
+        if m.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            return Err(DbErr::Migration("this migration cannot be reverted on SQLite: restore a backup".to_owned()));
+        }
         m.drop_index(Index::drop().name("studio_sessions_user_idx").table(StudioSessions::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(StudioSessions::Table).drop_column(StudioSessions::UserId).to_owned())
             .await?;

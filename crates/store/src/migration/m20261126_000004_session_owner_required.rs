@@ -80,8 +80,10 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         match m.get_database_backend() {
-            // Relaxing NOT NULL on SQLite would need the same rebuild in reverse; the column stays required there.
-            DbBackend::Sqlite => Ok(()),
+            // Relaxing NOT NULL on SQLite would need the same rebuild in reverse: say so rather than pretend.
+            DbBackend::Sqlite => {
+                Err(DbErr::Migration("this migration cannot be reverted on SQLite: restore a backup".to_owned()))
+            }
             _ => {
                 m.alter_table(
                     Table::alter()

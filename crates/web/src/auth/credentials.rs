@@ -7,26 +7,58 @@ use omnisonic_domain::account::{MAX_PASSWORD_LEN, normalize_email};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::auth as store;
 use omnisonic_store::entities::user;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Distinct keys a limiter may hold before idle ones are dropped (bounds memory under an address spray).
 const MAX_TRACKED_KEYS: usize = 100_000;
 
+/// The key an address is limited under: IPv4 as is, IPv6 by its /64 (one host usually holds a whole /64, so
+/// per-/128 limits would let it rotate addresses freely).
+pub(super) fn ip_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let segments = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(segments[0], segments[1], segments[2], segments[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 impl AuthRuntime {
-    /// Counts an attempt against the IP's and the account's limits.
-    pub(super) fn admit(&self, ip: IpAddr, email: &str) -> Result<(), AuthFailure> {
-        if self.per_ip.len() > MAX_TRACKED_KEYS {
-            self.per_ip.retain_recent();
+    fn keep_limiters_bounded(&self) {
+        for len in [self.per_ip.len(), self.per_account.len(), self.per_link_address.len()] {
+            if len > MAX_TRACKED_KEYS {
+                self.per_ip.retain_recent();
+                self.per_account.retain_recent();
+                self.per_link_address.retain_recent();
+                break;
+            }
         }
-        if self.per_account.len() > MAX_TRACKED_KEYS {
-            self.per_account.retain_recent();
-        }
+    }
+
+    /// Counts an attempt against the client's address.
+    pub(super) fn admit_ip(&self, ip: IpAddr) -> Result<(), AuthFailure> {
+        self.keep_limiters_bounded();
         let now = DefaultClock::default().now();
-        self.per_ip.check_key(&ip).map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))?;
-        self.per_account
+        self.per_ip.check_key(&ip_bucket(ip)).map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
+    }
+
+    /// Counts a password attempt against a (normalised, so bounded) account address.
+    fn admit_account(&self, email: &str) -> Result<(), AuthFailure> {
+        let now = DefaultClock::default().now();
+        self.per_account.check_key(&email.to_owned()).map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
+    }
+
+    /// Counts a sign-in link sent to an address. Separate from password attempts, so asking for links cannot
+    /// lock an account's password sign-in, and the other way round.
+    pub(super) fn admit_link(&self, email: &str) -> Result<(), AuthFailure> {
+        let now = DefaultClock::default().now();
+        self.per_link_address
             .check_key(&email.to_owned())
-            .map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))?;
-        Ok(())
+            .map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
     }
 
     /// The user these credentials belong to.
@@ -40,8 +72,10 @@ impl AuthRuntime {
         if !self.config.credentials {
             return Err(AuthFailure::CredentialsDisabled);
         }
-        let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-        self.admit(ip, &email)?;
+        self.admit_ip(ip)?;
+        // Not an address: no account can match. Refused before it becomes a limiter key (bounded memory).
+        let email = normalize_email(email).map_err(|_| AuthFailure::InvalidCredentials)?;
+        self.admit_account(&email)?;
         if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
             return Err(AuthFailure::InvalidCredentials);
         }
@@ -61,5 +95,22 @@ impl AuthRuntime {
             }
             _ => Err(AuthFailure::InvalidCredentials),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_bucket;
+    use std::net::IpAddr;
+
+    #[test]
+    fn ipv6_hosts_share_their_64_and_mapped_ipv4_is_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(ip_bucket(a), ip_bucket(b));
+        assert_ne!(ip_bucket(a), ip_bucket(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
+        assert_eq!(ip_bucket(mapped), "192.0.2.7".parse::<IpAddr>().expect("ip"));
     }
 }

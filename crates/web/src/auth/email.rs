@@ -34,8 +34,9 @@ impl AuthRuntime {
         let Some(mailer) = self.mailer.as_ref().filter(|_| self.config.email_links) else {
             return Err(AuthFailure::EmailLinksDisabled);
         };
+        self.admit_ip(ip)?;
         let email = normalize_email(email).map_err(|_| AuthFailure::InvalidEmail)?;
-        self.admit(ip, &email)?;
+        self.admit_link(&email)?;
         let token = super::csrf::new_token();
         let expires = chrono::Utc::now()
             + chrono::Duration::from_std(self.config.email_link_ttl).unwrap_or(chrono::Duration::minutes(15));

@@ -34,6 +34,8 @@ pub(crate) mod keys {
     pub const SIGNED_IN_AT: &str = "signed_in_at";
     /// The CSRF token.
     pub const CSRF: &str = "csrf";
+    /// Unix time the idle expiry was last pushed forward.
+    pub const TOUCHED_AT: &str = "touched_at";
     /// An OAuth sign-in in progress.
     pub const OAUTH: &str = "oauth";
 }
@@ -51,6 +53,7 @@ pub struct AuthRuntime {
     http: reqwest::Client,
     google: tokio::sync::OnceCell<oauth::Endpoints>,
     per_account: DefaultKeyedRateLimiter<String>,
+    per_link_address: DefaultKeyedRateLimiter<String>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// A real hash of nothing, verified against when the account does not exist, so a miss takes as long as a
     /// wrong password and response times do not tell which emails have accounts.
@@ -83,6 +86,7 @@ impl AuthRuntime {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let per_account = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
+        let per_link_address = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
         let per_ip = RateLimiter::keyed(quota(config.attempts_per_ip, config.rate_window));
         let decoy_hash = password_auth::generate_hash(csrf::new_token());
         Ok(Arc::new(Self {
@@ -91,6 +95,7 @@ impl AuthRuntime {
             http,
             google: tokio::sync::OnceCell::new(),
             per_account,
+            per_link_address,
             per_ip,
             decoy_hash,
         }))
@@ -107,6 +112,29 @@ impl AuthRuntime {
             .with_path("/")
             .with_expiry(Expiry::OnInactivity(idle))
     }
+}
+
+/// Middleware: answers to requests that carry a session (or start one) are `Cache-Control: private, no-store`:
+/// they may hold a CSRF token or personal data, and no shared cache may keep them. Static assets keep their own
+/// caching.
+pub async fn no_store_with_session(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
+    let prefix = format!("{COOKIE_NAME}=");
+    let has_session = request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|cookies| cookies.split(';').any(|c| c.trim_start().starts_with(&prefix)));
+    let is_asset = request.uri().path().starts_with("/assets/");
+    let mut response = next.run(request).await;
+    if !is_asset && (has_session || response.headers().contains_key(SET_COOKIE)) {
+        response.headers_mut().insert(CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    }
+    response
 }
 
 /// Installs ring as the process's TLS crypto provider (idempotent). reqwest is built without a default provider

@@ -40,7 +40,12 @@ pub struct PendingSignIn {
     pub callback_url: String,
     /// Set when a signed-in user is linking this provider to their account.
     pub link_to: Option<Uuid>,
+    /// Unix time the flow started; a flow older than [`MAX_FLOW_AGE_SECS`] is refused.
+    pub started_at: i64,
 }
+
+/// How long a person may take at the provider before the callback is refused.
+pub const MAX_FLOW_AGE_SECS: i64 = 10 * 60;
 
 /// What we learn about a person from a provider.
 #[derive(Clone, Debug)]
@@ -166,6 +171,10 @@ impl AuthRuntime {
                             .json()
                             .await
                             .map_err(|e| provider_error(ProviderKind::Google, e))?;
+                        // OpenID Discovery §4.3: the document must name the issuer we asked.
+                        if endpoints.issuer.trim_end_matches('/') != base.as_str().trim_end_matches('/') {
+                            return Err(OAuthError::IdToken("discovery names another issuer"));
+                        }
                         Ok::<_, OAuthError>(endpoints)
                     })
                     .await?;
@@ -222,6 +231,7 @@ impl AuthRuntime {
             nonce,
             callback_url,
             link_to,
+            started_at: chrono::Utc::now().timestamp(),
         };
         session.insert(keys::OAUTH, pending).await?;
         Ok(url.to_string())
@@ -238,6 +248,9 @@ impl AuthRuntime {
         let pending: PendingSignIn = session.remove(keys::OAUTH).await?.ok_or(OAuthError::NoPendingSignIn)?;
         if pending.provider != kind.id() {
             return Err(OAuthError::ProviderMismatch.into());
+        }
+        if chrono::Utc::now().timestamp().saturating_sub(pending.started_at) > MAX_FLOW_AGE_SECS {
+            return Err(OAuthError::NoPendingSignIn.into());
         }
         let state_ok =
             callback.state.as_deref().is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.as_bytes())));
@@ -366,6 +379,7 @@ fn google_profile(id_token: &str, issuer: &str, client_id: &str, nonce: Option<&
         iss: String,
         sub: String,
         aud: Audience,
+        azp: Option<String>,
         exp: i64,
         nonce: Option<String>,
         email: Option<String>,
@@ -376,11 +390,15 @@ fn google_profile(id_token: &str, issuer: &str, client_id: &str, nonce: Option<&
     let payload = id_token.split('.').nth(1).ok_or(OAuthError::IdToken("not a JWT"))?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| OAuthError::IdToken("bad base64"))?;
     let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| OAuthError::IdToken("bad claims"))?;
+    // With several audiences, the authorized party must be us (OpenID Connect Core §3.1.3.7, 4–5).
     let audience_ok = match &claims.aud {
         Audience::One(aud) => aud == client_id,
-        Audience::Many(auds) => auds.iter().any(|a| a == client_id),
+        Audience::Many(auds) => auds.iter().any(|a| a == client_id) && claims.azp.as_deref() == Some(client_id),
     };
-    if claims.iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+    // Google writes `iss` with or without the scheme.
+    let issuer = issuer.trim_end_matches('/');
+    let iss = claims.iss.trim_end_matches('/');
+    if iss != issuer && format!("https://{iss}") != issuer {
         return Err(OAuthError::IdToken("wrong issuer"));
     }
     if !audience_ok {
@@ -427,4 +445,65 @@ async fn send(http: &reqwest::Client, request: oauth2::HttpRequest) -> Result<oa
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OAuthError, google_profile};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://accounts.google.com";
+
+    fn token(claims: serde_json::Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        format!("{header}.{}.signature", URL_SAFE_NO_PAD.encode(claims.to_string()))
+    }
+
+    fn claims() -> serde_json::Value {
+        json!({"iss": ISSUER, "sub": "42", "aud": "me", "exp": chrono::Utc::now().timestamp() + 60,
+               "nonce": "n", "email": "a@example.test", "email_verified": true})
+    }
+
+    fn check(claims: serde_json::Value) -> Result<super::Profile, OAuthError> {
+        google_profile(&token(claims), ISSUER, "me", Some("n"))
+    }
+
+    #[test]
+    fn a_valid_token_gives_the_profile_and_iss_may_omit_the_scheme() {
+        assert_eq!(check(claims()).expect("valid").account_id, "42");
+        let mut bare = claims();
+        bare["iss"] = json!("accounts.google.com");
+        assert!(check(bare).is_ok());
+    }
+
+    #[test]
+    fn wrong_issuer_audience_expiry_or_nonce_is_refused() {
+        let cases = [
+            ("iss", json!("https://evil.example")),
+            ("aud", json!("someone-else")),
+            ("aud", json!(["me", "someone-else"])),
+            ("exp", json!(chrono::Utc::now().timestamp() - 1)),
+            ("nonce", json!("other")),
+        ];
+        for (field, value) in cases {
+            let mut bad = claims();
+            bad[field] = value.clone();
+            assert!(check(bad).is_err(), "{field} = {value}");
+        }
+        let mut no_nonce = claims();
+        no_nonce.as_object_mut().expect("object").remove("nonce");
+        assert!(check(no_nonce).is_err());
+        // Several audiences are fine when we are the authorized party.
+        let mut shared = claims();
+        shared["aud"] = json!(["me", "someone-else"]);
+        shared["azp"] = json!("me");
+        assert!(check(shared).is_ok());
+        // An unverified email is not kept.
+        let mut unverified = claims();
+        unverified["email_verified"] = json!(false);
+        assert_eq!(check(unverified).expect("valid").email, None);
+        assert!(google_profile("not-a-jwt", ISSUER, "me", Some("n")).is_err());
+    }
 }

@@ -24,6 +24,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use omnisonic_domain::account::{MAX_NAME_CHARS, normalize_email};
 use omnisonic_store::StoreError;
 use omnisonic_store::auth::{self as store, NewUser};
 use omnisonic_store::entities::user;
@@ -50,10 +51,25 @@ pub fn router() -> Router<AppState> {
 /// Where to go after signing in, when nobody said.
 const DEFAULT_AFTER_SIGN_IN: &str = "/studio";
 
-/// A local path to return to, or the default: never another origin (`//evil`, `https://…`, `/\evil`).
+/// A local path to return to, or the default: never another origin (`//evil`, `https://…`, `/\evil`), and
+/// nothing a browser would rewrite into one (tabs and newlines are dropped by URL parsers: `/\t/evil` is
+/// `//evil` to them). The path is re-serialised from a parsed URL, so what goes into `Location` is canonical.
 fn safe_callback(raw: Option<&str>) -> String {
-    match raw {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+    const LOCAL: &str = "http://omnisonic.invalid/";
+    let candidate = raw.filter(|path| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.contains('\\')
+            && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+    });
+    let parsed = candidate.and_then(|path| url::Url::parse(LOCAL).ok()?.join(path).ok());
+    match parsed {
+        Some(url) if url.scheme() == "http" && url.host_str() == Some("omnisonic.invalid") && url.port().is_none() => {
+            match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            }
+        }
         _ => DEFAULT_AFTER_SIGN_IN.to_owned(),
     }
 }
@@ -243,11 +259,13 @@ async fn complete_oauth(
     let user = match existing {
         Some(user) => user,
         None => {
+            // Stored like every other address (trimmed, lower-cased), or not at all, so lookups by email agree.
+            let email = profile.email.as_deref().and_then(|e| normalize_email(e).ok());
             let new = NewUser {
-                email_verified: profile.email.is_some(),
-                email: profile.email,
-                name: profile.name,
-                image: profile.image,
+                email_verified: email.is_some(),
+                email,
+                name: profile.name.map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect()),
+                image: profile.image.filter(|url| url.len() <= 2048),
                 password_hash: None,
             };
             match store::create_user_with_account(&state.db, new, kind.id(), &profile.account_id).await {

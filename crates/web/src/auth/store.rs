@@ -43,26 +43,32 @@ fn to_time(at: DateTime<Utc>) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(at.timestamp()).unwrap_or_else(|_| time::OffsetDateTime::now_utc())
 }
 
+/// How long a session without a signed-in user lives (it carries only a CSRF token or an OAuth flow): short, so
+/// visitors who never sign in do not fill the table for the whole idle timeout.
+const ANONYMOUS_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+fn stored(record: &Record) -> Result<store::StoredSession> {
+    let user_id = record.data.get(keys::USER).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+    let mut expires_at = to_chrono(record.expiry_date);
+    if user_id.is_none() {
+        expires_at = expires_at.min(chrono::Utc::now() + ANONYMOUS_LIFETIME);
+    }
+    let data = serde_json::to_string(&record.data).map_err(backend)?;
+    Ok(store::StoredSession { id_hash: id_hash(&record.id), user_id, data, expires_at })
+}
+
 #[async_trait::async_trait]
 impl tower_sessions::SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        // Ids are 128 random bits, so a collision is all but impossible; checking costs one query per new session.
-        while store::session_exists(&self.db, &id_hash(&record.id)).await.map_err(backend)? {
+        // Ids are 128 random bits, so a collision is all but impossible; the insert still refuses one.
+        while !store::insert_session(&self.db, stored(record)?).await.map_err(backend)? {
             record.id = Id::default();
         }
-        self.save(record).await
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        let user_id = record.data.get(keys::USER).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
-        let data = serde_json::to_string(&record.data).map_err(backend)?;
-        let row = store::StoredSession {
-            id_hash: id_hash(&record.id),
-            user_id,
-            data,
-            expires_at: to_chrono(record.expiry_date),
-        };
-        store::save_session(&self.db, row).await.map_err(backend)
+        store::update_session(&self.db, stored(record)?).await.map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {

@@ -112,6 +112,7 @@ async fn load_signed_in(app: &AppState, session: &Session) -> Result<Option<Sign
     match user {
         Some(user) if still_valid && user.disabled_at.is_none() => {
             let csrf = csrf::token(session).await.map_err(internal)?;
+            keep_alive(app, session).await.map_err(internal)?;
             Ok(Some(SignedIn { user, csrf }))
         }
         _ => {
@@ -120,6 +121,20 @@ async fn load_signed_in(app: &AppState, session: &Session) -> Result<Option<Sign
             Ok(None)
         }
     }
+}
+
+/// Pushes the idle expiry forward. tower-sessions only re-saves a session (and so its expiry) when it changed;
+/// touching a timestamp marks it changed — at most every quarter of the idle timeout (and at least every minute),
+/// so an active user is not signed out, and a busy page does not write on every request. Only requests that look
+/// at the viewer count as activity; static assets do not.
+async fn keep_alive(app: &AppState, session: &Session) -> Result<(), tower_sessions::session::Error> {
+    let now = Utc::now().timestamp();
+    let every = i64::try_from(app.auth.config.idle_timeout.as_secs() / 4).unwrap_or(60).clamp(0, 60);
+    let touched = session.get::<i64>(keys::TOUCHED_AT).await?.unwrap_or(0);
+    if now.saturating_sub(touched) >= every {
+        session.insert(keys::TOUCHED_AT, now).await?;
+    }
+    Ok(())
 }
 
 fn internal(err: tower_sessions::session::Error) -> ApiError {
