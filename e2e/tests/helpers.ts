@@ -75,6 +75,11 @@ export async function createSession(
 ): Promise<string> {
   await page.goto('/studio');
   await expect(page.getByRole('heading', { level: 1, name: 'Studio sessions' })).toBeVisible();
+  return submitNewSession(page, title, description);
+}
+
+/** Fills and submits the "New session" form of the /studio page already open; returns the new session's path. */
+export async function submitNewSession(page: Page, title: string, description: string): Promise<string> {
   await page.getByLabel('Title', { exact: true }).fill(title);
   await page.getByLabel('Description', { exact: true }).fill(description);
   await page.getByLabel('BPM', { exact: true }).fill('120');

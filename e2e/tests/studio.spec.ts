@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { expectNoSeriousA11yViolations, signIn, uniqueLogin } from './helpers';
+import { expectNoSeriousA11yViolations, signIn, submitNewSession, uniqueLogin } from './helpers';
 
 test('create a studio session from the home page', async ({ page }) => {
   await signIn(page, uniqueLogin('studio'));
@@ -10,20 +10,7 @@ test('create a studio session from the home page', async ({ page }) => {
   await expect(page).toHaveURL(/\/studio\/?$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Studio sessions' })).toBeVisible();
 
-  await page.getByLabel('Title', { exact: true }).fill(title);
-  await page.getByLabel('Description', { exact: true }).fill('Created by the Playwright end-to-end test.');
-  await page.getByLabel('BPM', { exact: true }).fill('120');
-  // Pick the first real option of the sample-rate select (skipping any empty placeholder).
-  const sampleRate = page.getByLabel('Sample rate', { exact: true });
-  const rates = await sampleRate
-    .locator('option')
-    .evaluateAll((opts) => opts.map((o) => (o as HTMLOptionElement).value).filter((v) => v !== ''));
-  expect(rates.length, 'the "Sample rate" select offers at least one value').toBeGreaterThan(0);
-  await sampleRate.selectOption(rates[0]);
-  await page.getByRole('button', { name: 'Create session' }).click();
-
-  await expect(page).toHaveURL(/\/studio\/sessions\/[^/]+$/);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText(title);
+  await submitNewSession(page, title, 'Created by the Playwright end-to-end test.');
 
   await page.goto('/studio');
   await expect(page.getByRole('link', { name: title, exact: true })).toBeVisible();

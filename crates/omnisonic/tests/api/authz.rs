@@ -99,6 +99,12 @@ both_backends! {
         check(&app, all, "POST", &session, Some(Body::Form(vec![("title", "Renamed"), ("sample_rate", "44100")])), [SignIn, Status(403), Status(303)]).await;
         check(&app, all, "POST", &format!("{session}/tracks"), Some(Body::Form(vec![("name", "Kick")])), [SignIn, Status(403), Status(303)]).await;
         check(&app, all, "POST", "/studio/sessions", Some(Body::Form(vec![("title", "Mine"), ("sample_rate", "48000")])), [SignIn, Status(303), Status(303)]).await;
+        // Where sign-in sends a visitor back to after a form POST: a GET of the same path, which leads to its page.
+        for (path, page) in [("/studio/sessions".to_owned(), "/studio".to_owned()), (format!("{session}/tracks"), session.clone()), (format!("{session}/delete"), session.clone())] {
+            let back = owner.get(&path).await;
+            assert_eq!(back.status(), 303, "{path}");
+            assert_eq!(back.headers()["location"], page.as_str(), "{path}");
+        }
 
         // The owner's writes happened exactly once each; the others' did not happen at all.
         let id = uuid::Uuid::parse_str(session.rsplit('/').next().expect("id")).expect("uuid");

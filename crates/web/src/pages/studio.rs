@@ -13,7 +13,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use omnisonic_domain::ValidationErrors;
 use omnisonic_domain::studio::{SAMPLE_RATES, StudioSessionInput, TrackInput};
@@ -25,11 +25,13 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/studio", get(list))
-        .route("/studio/sessions", post(create))
+        // The POST-only paths answer GET with a redirect to their page: that is where a visitor lands when a form
+        // sent them to sign in and sign-in brings them back (with a GET).
+        .route("/studio/sessions", get(to_list).post(create))
         .route("/studio/sessions/{id}", get(detail).post(update))
         .route("/studio/sessions/{id}/edit", get(edit))
-        .route("/studio/sessions/{id}/tracks", post(add_track))
-        .route("/studio/sessions/{id}/delete", post(delete))
+        .route("/studio/sessions/{id}/tracks", get(to_detail).post(add_track))
+        .route("/studio/sessions/{id}/delete", get(to_detail).post(delete))
 }
 
 /// A session form as submitted: every field a string, so bad numbers become field errors, not 400s.
@@ -99,6 +101,17 @@ impl SessionForm {
             bpm: s.bpm.map(|b| b.to_string()).unwrap_or_default(),
             sample_rate: s.sample_rate.to_string(),
         }
+    }
+}
+
+async fn to_list() -> Response {
+    see_other("/studio".to_owned())
+}
+
+async fn to_detail(uri: Uri, Path(id): Path<String>) -> Response {
+    match parse_id(&id) {
+        Some(id) => see_other(format!("/studio/sessions/{id}")),
+        None => not_found_page(&uri),
     }
 }
 
