@@ -202,7 +202,7 @@ fn require_services() -> bool {
 }
 
 /// Creates the per-test database; `None` when PostgreSQL is not configured and not required.
-async fn create_database(backend: Backend) -> Option<(String, TestDatabase)> {
+pub async fn create_database(backend: Backend) -> Option<(String, TestDatabase)> {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");

@@ -12,4 +12,5 @@ mod cli;
 mod graphql;
 mod health;
 mod ingest;
+mod migrations;
 mod studio;

@@ -17,12 +17,19 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 /// A signed-in user.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SignedIn {
     /// The user row, fresh from the database.
     pub user: user::Model,
     /// This session's CSRF token, for forms.
     pub csrf: String,
+}
+
+// By hand: the derived form would print the CSRF token and the password hash into any log that shows it.
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn").field("user_id", &self.user.id).finish_non_exhaustive()
+    }
 }
 
 impl SignedIn {
@@ -124,8 +131,8 @@ async fn load_signed_in(app: &AppState, session: &Session) -> Result<Option<Sign
 }
 
 /// Pushes the idle expiry forward. tower-sessions only re-saves a session (and so its expiry) when it changed;
-/// touching a timestamp marks it changed — at most every quarter of the idle timeout (and at least every minute),
-/// so an active user is not signed out, and a busy page does not write on every request. Only requests that look
+/// touching a timestamp marks it changed. It is touched once per quarter of the idle timeout, or once a minute if
+/// that is shorter: an active user is never signed out, and a busy page does not write on every request. Only requests that look
 /// at the viewer count as activity; static assets do not.
 async fn keep_alive(app: &AppState, session: &Session) -> Result<(), tower_sessions::session::Error> {
     let now = Utc::now().timestamp();
