@@ -148,6 +148,17 @@ both_backends! {
         assert!(theirs.contains("Bravo only") && !theirs.contains("Alpha only"), "{theirs}");
     }
 
+    async fn a_signed_in_request_costs_two_reads_and_assets_none(app: TestApp) {
+        app.sign_in("cost@example.test").await;
+        app.browser.whoami().await; // the first look after sign-in also stamps the idle keep-alive (one write)
+        let before = app.statements();
+        assert!(app.browser.whoami().await.is_object());
+        assert_eq!(app.statements() - before, 2, "the session row and the user row; no write within the minute");
+        let before = app.statements();
+        assert_eq!(app.browser.client.get(app.url("/assets/app.css")).send().await.expect("css").status(), 200);
+        assert_eq!(app.statements() - before, 0, "static assets never touch the session store");
+    }
+
     async fn graphql_knows_who_is_asking(app: TestApp) {
         let anonymous = app.graphql("{ viewer { id email } }", json!({})).await;
         assert_eq!(anonymous["data"]["viewer"], serde_json::Value::Null);
