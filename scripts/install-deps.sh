@@ -6,6 +6,7 @@
 #     (a test tool's own browser download cannot work here, so never `playwright install`),
 #     and python3 and curl, which e2e/run.sh needs.
 #   - Debian's python3-aiosmtpd, the SMTP server the mail tests deliver to.
+#   - s3s-fs, the S3 server the storage tests talk to (cargo install, once).
 #   - the e2e/ npm packages, from e2e/package-lock.json (`npm ci`), when e2e/node_modules is missing.
 #
 # Usage: bash scripts/install-deps.sh
@@ -61,6 +62,16 @@ else
     fi
     log "installing python3-aiosmtpd"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-aiosmtpd
+fi
+
+# --- S3 test server -------------------------------------------------------------------------
+# s3s-fs: a real S3 API (signatures, presigned URLs, multipart) over a folder. Built once from
+# crates.io (about 3 minutes on 2 cores) into ~/.cargo/bin, then reused.
+if command -v s3s-fs >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/s3s-fs" ]; then
+    log "s3s-fs present"
+else
+    log "cargo install s3s-fs (once, about 3 minutes)"
+    cargo install s3s-fs@0.14.1 --locked --features binary
 fi
 
 # --- e2e npm packages --------------------------------------------------------------------

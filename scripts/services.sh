@@ -10,6 +10,8 @@
 #   - An SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on 127.0.0.1:2525 that delivers
 #     every message into a Maildir ($OMNISONIC_SERVICES_DIR/mail), for the mail tests.
 #     `services.sh mail-dir` prints that Maildir's path.
+#   - An S3 server (s3s-fs, `cargo install`ed by install-deps.sh) on 127.0.0.1:9002 storing under
+#     $OMNISONIC_SERVICES_DIR/s3 (a folder is a bucket). `services.sh s3-env` prints its settings.
 #
 # Every command is idempotent: existing data directories are reused, running servers are left
 # running, stopped ones are not stopped again.
@@ -17,7 +19,7 @@
 # With OMNISONIC_REQUIRE_SERVICES=1 (set by .ci/run) anything missing is an error (exit 1),
 # so CI cannot pass by silently skipping database tests; otherwise it is only a warning.
 #
-# Usage: bash scripts/services.sh start|stop|status|mail-dir
+# Usage: bash scripts/services.sh start|stop|status|mail-dir|s3-env
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,6 +84,13 @@ primary_dir="$services_dir/pg-primary"
 replica_dir="$services_dir/pg-replica"
 # Sockets live beside the data, so we need no write access to /var/run/postgresql.
 socket_dir="$services_dir/sock"
+
+s3_port="${OMNISONIC_S3_PORT:-9002}"
+s3_dir="$services_dir/s3"
+s3_pidfile="$services_dir/s3s.pid"
+# The test server's fixed credentials (loopback only).
+s3_access_key="omnisonic"
+s3_secret_key="omnisonic-test-secret"
 
 smtp_port="${OMNISONIC_SMTP_PORT:-2525}"
 mail_dir="$services_dir/mail"
@@ -278,6 +287,50 @@ start_smtp() {
     log "SMTP ok"
 }
 
+s3_ready() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null
+}
+
+start_s3() {
+    if s3_ready; then
+        log "S3 (s3s-fs) 127.0.0.1:$s3_port already running ($s3_dir)"
+        return 0
+    fi
+    local bin
+    bin="$(command -v s3s-fs || true)"
+    [ -n "$bin" ] || bin="$HOME/.cargo/bin/s3s-fs"
+    if [ ! -x "$bin" ]; then
+        missing "s3s-fs is not installed (bash scripts/install-deps.sh)"
+        return 0
+    fi
+    mkdir -p "$s3_dir"
+    log "starting S3 (s3s-fs) on 127.0.0.1:$s3_port, storing under $s3_dir"
+    nohup "$bin" --host 127.0.0.1 --port "$s3_port" --access-key "$s3_access_key" --secret-key "$s3_secret_key" \
+        "$s3_dir" >"$services_dir/s3s.log" 2>&1 &
+    echo $! >"$s3_pidfile"
+    local deadline=$((SECONDS + 15))
+    until s3_ready; do
+        if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$(cat "$s3_pidfile")" 2>/dev/null; then
+            err "s3s-fs did not start; its log:"
+            cat "$services_dir/s3s.log" >&2
+            missing "the S3 server did not start"
+            return 0
+        fi
+        sleep 0.2
+    done
+    log "S3 ok"
+}
+
+stop_s3() {
+    if [ -f "$s3_pidfile" ] && kill -0 "$(cat "$s3_pidfile")" 2>/dev/null; then
+        log "stopping S3"
+        kill "$(cat "$s3_pidfile")" 2>/dev/null || true
+    else
+        log "S3 not running"
+    fi
+    rm -f "$s3_pidfile"
+}
+
 stop_smtp() {
     if [ -f "$smtp_pidfile" ] && kill -0 "$(cat "$smtp_pidfile")" 2>/dev/null; then
         log "stopping SMTP"
@@ -309,15 +362,24 @@ start)
         missing "the PostgreSQL primary/replica pair did not start (logs in $services_dir)"
     fi
     start_smtp
+    start_s3
     ;;
 mail-dir)
     echo "$mail_dir"
+    ;;
+s3-env)
+    # For the test suite: where the S3 test server is and how to reach it.
+    echo "OMNISONIC_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port"
+    echo "OMNISONIC_TEST_S3_ROOT=$s3_dir"
+    echo "OMNISONIC_TEST_S3_ACCESS_KEY=$s3_access_key"
+    echo "OMNISONIC_TEST_S3_SECRET_KEY=$s3_secret_key"
     ;;
 _start-pg) # internal: see `start`
     start_pg_pair
     ;;
 stop)
     stop_smtp
+    stop_s3
     # The replica first, so it does not log a lost primary on its way down.
     [ -n "$pg_bin" ] || exit 0
     stop_pg replica "$replica_dir"
@@ -345,6 +407,11 @@ status)
     else
         log "replica DOWN ($replica_dir)"; ok=0
     fi
+    if s3_ready; then
+        log "S3 127.0.0.1:$s3_port up ($s3_dir)"
+    else
+        log "S3 127.0.0.1:$s3_port DOWN"; ok=0
+    fi
     if smtp_ready 2>/dev/null; then
         log "SMTP 127.0.0.1:$smtp_port up (Maildir $mail_dir)"
     else
@@ -354,7 +421,7 @@ status)
     [ "$ok" = 1 ]
     ;;
 *)
-    echo "usage: $0 start|stop|status|mail-dir" >&2
+    echo "usage: $0 start|stop|status|mail-dir|s3-env" >&2
     exit 2
     ;;
 esac

@@ -62,6 +62,7 @@ echo "test data: $OMNISONIC_SHARED_DATA"
 export OMNISONIC_TEST_DATABASE_URL="${OMNISONIC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export OMNISONIC_TEST_SMTP_URL="${OMNISONIC_TEST_SMTP_URL:-smtp://127.0.0.1:${OMNISONIC_SMTP_PORT:-2525}}"
 export OMNISONIC_TEST_SMTP_MAILDIR="${OMNISONIC_TEST_SMTP_MAILDIR:-$(bash scripts/services.sh mail-dir)}"
+while IFS= read -r line; do export "${line?}"; done < <(bash scripts/services.sh s3-env)
 cargo test --workspace
 
 step "schema.graphql is up to date"

@@ -10,6 +10,7 @@ pub mod isrc;
 pub mod iswc;
 pub mod share;
 pub mod studio;
+pub mod upload;
 pub mod validation;
 
 pub use ids::{ContributionId, PartyId, RecordingId, StudioSessionId, TrackId, WorkId};

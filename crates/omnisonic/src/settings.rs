@@ -19,6 +19,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where uploaded files are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageType {
+    /// Files under `<data dir>/objects`, downloads served by Omnisonic with signed, expiring URLs.
+    Local,
+    /// Amazon S3 (`S3_*`, `AWS_*`).
+    S3,
+    /// MinIO or another S3-compatible server (`MINIO_*`).
+    Minio,
+}
+
 /// A value that must not be printed: `Debug` shows `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -162,6 +173,51 @@ pub struct Settings {
     #[arg(long, env = "AUTH_SESSION_MAX_AGE_SECS", global = true, default_value_t = 30 * 24 * 3600, value_name = "SECS")]
     pub auth_session_max_age_secs: u64,
 
+    /// Where uploads are stored: `local` (under the data dir), `s3` or `minio` (any S3-compatible server).
+    #[arg(long, env = "STORAGE_TYPE", global = true, value_enum, default_value = "local")]
+    pub storage_type: StorageType,
+
+    /// S3 bucket for uploads (`STORAGE_TYPE=s3`).
+    #[arg(long, env = "S3_BUCKET_NAME", global = true, value_name = "BUCKET")]
+    pub s3_bucket_name: Option<String>,
+
+    /// S3 region.
+    #[arg(long, env = "S3_REGION", global = true, default_value = "us-east-1", value_name = "REGION")]
+    pub s3_region: String,
+
+    /// AWS access key id (`STORAGE_TYPE=s3`).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", global = true, value_name = "ID")]
+    pub aws_access_key_id: Option<String>,
+
+    /// AWS secret access key (`STORAGE_TYPE=s3`).
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub aws_secret_access_key: Option<Secret>,
+
+    /// MinIO (or other S3 API) endpoint, e.g. `http://localhost:9000` (`STORAGE_TYPE=minio`).
+    #[arg(long, env = "MINIO_ENDPOINT", global = true, value_name = "URL")]
+    pub minio_endpoint: Option<String>,
+
+    /// MinIO bucket for uploads.
+    #[arg(long, env = "MINIO_BUCKET_NAME", global = true, value_name = "BUCKET")]
+    pub minio_bucket_name: Option<String>,
+
+    /// MinIO access key.
+    #[arg(long, env = "MINIO_ACCESS_KEY", global = true, value_name = "KEY")]
+    pub minio_access_key: Option<String>,
+
+    /// MinIO secret key.
+    #[arg(long, env = "MINIO_SECRET_KEY", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub minio_secret_key: Option<Secret>,
+
+    /// Public base URL of a CDN in front of the bucket; download links then point there instead of being presigned.
+    #[arg(long, env = "STORAGE_CDN_URL", global = true, value_name = "URL")]
+    pub storage_cdn_url: Option<String>,
+
+    /// The app secret (`NEXTAUTH_SECRET` is accepted too) that signs the local storage's download URLs. Default:
+    /// a random key kept in `<data dir>/secret.key`. Set the same value on every node that serves local files.
+    #[arg(long, env = "AUTH_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub auth_secret: Option<Secret>,
+
     /// Log format: `pretty` for people, `json` for log shippers. Filter with `RUST_LOG` (e.g. `info,omnisonic=debug`).
     #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -201,6 +257,10 @@ impl Settings {
         }
         self.providers()?;
         self.mailer().context("SMTP_URL / EMAIL_FROM")?;
+        self.storage_config()?;
+        if let Some(cdn) = &self.storage_cdn_url {
+            url::Url::parse(cdn).with_context(|| format!("STORAGE_CDN_URL: {cdn:?} is not a URL"))?;
+        }
         if self.auth_session_idle_secs == 0 || self.auth_session_max_age_secs == 0 {
             bail!("AUTH_SESSION_IDLE_SECS and AUTH_SESSION_MAX_AGE_SECS must be at least 1");
         }
@@ -249,6 +309,67 @@ impl Settings {
         Ok(providers)
     }
 
+    /// Where uploads go; a missing bucket name or key for the chosen type is an error naming the variable.
+    pub fn storage_config(&self) -> anyhow::Result<omnisonic_platform::StorageConfig> {
+        let need =
+            |value: &Option<String>, var: &str| value.clone().with_context(|| format!("STORAGE_TYPE needs {var}"));
+        let need_secret = |value: &Option<Secret>, var: &str| {
+            value.as_ref().map(|s| s.0.clone()).with_context(|| format!("STORAGE_TYPE needs {var}"))
+        };
+        Ok(match self.storage_type {
+            StorageType::Local => omnisonic_platform::StorageConfig::Local { root: self.data_dir.join("objects") },
+            StorageType::S3 => omnisonic_platform::StorageConfig::S3 {
+                bucket: need(&self.s3_bucket_name, "S3_BUCKET_NAME")?,
+                region: self.s3_region.clone(),
+                endpoint: None,
+                access_key_id: need(&self.aws_access_key_id, "AWS_ACCESS_KEY_ID")?,
+                secret_access_key: need_secret(&self.aws_secret_access_key, "AWS_SECRET_ACCESS_KEY")?,
+            },
+            StorageType::Minio => {
+                let endpoint = need(&self.minio_endpoint, "MINIO_ENDPOINT")?;
+                url::Url::parse(&endpoint).with_context(|| format!("MINIO_ENDPOINT: {endpoint:?} is not a URL"))?;
+                omnisonic_platform::StorageConfig::S3 {
+                    bucket: need(&self.minio_bucket_name, "MINIO_BUCKET_NAME")?,
+                    region: self.s3_region.clone(),
+                    endpoint: Some(endpoint),
+                    access_key_id: need(&self.minio_access_key, "MINIO_ACCESS_KEY")?,
+                    secret_access_key: need_secret(&self.minio_secret_key, "MINIO_SECRET_KEY")?,
+                }
+            }
+        })
+    }
+
+    /// The app secret: `AUTH_SECRET`, else `NEXTAUTH_SECRET`, else a random key kept in `<data dir>/secret.key`.
+    pub fn app_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.auth_secret {
+            return Ok(secret.0.as_bytes().to_vec());
+        }
+        if let Some(secret) = std::env::var("NEXTAUTH_SECRET").ok().filter(|v| !v.is_empty()) {
+            return Ok(secret.into_bytes());
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(existing) = std::fs::read(&path) {
+            return Ok(existing);
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("create {}", self.data_dir.display()))?;
+        let secret: [u8; 32] = rand::random();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, &secret).with_context(|| format!("write {}", path.display()))?;
+                Ok(secret.to_vec())
+            }
+            // Another process created it first: use theirs.
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::read(&path).with_context(|| format!("read {}", path.display()))
+            }
+            Err(err) => Err(err).with_context(|| format!("create {}", path.display())),
+        }
+    }
+
     /// Outgoing mail: SMTP when configured, else the outbox folder.
     pub fn mailer(&self) -> Result<omnisonic_platform::Mailer, omnisonic_platform::MailError> {
         match &self.smtp_url {
@@ -280,7 +401,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 25] = [
+        const KNOWN: [&str; 36] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -306,6 +427,17 @@ impl Settings {
             "auth_email",
             "smtp_url",
             "email_from",
+            "storage_type",
+            "s3_bucket_name",
+            "s3_region",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "minio_endpoint",
+            "minio_bucket_name",
+            "minio_access_key",
+            "minio_secret_key",
+            "storage_cdn_url",
+            "auth_secret",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -350,6 +482,17 @@ impl Settings {
                 "auth_email" => self.auth_email = Some(text.parse().map_err(|e| bad(&e))?),
                 "smtp_url" => self.smtp_url = Some(Secret(text)),
                 "email_from" => self.email_from = text,
+                "storage_type" => self.storage_type = StorageType::from_str(&text, true).map_err(|e| bad(&e))?,
+                "s3_bucket_name" => self.s3_bucket_name = Some(text),
+                "s3_region" => self.s3_region = text,
+                "aws_access_key_id" => self.aws_access_key_id = Some(text),
+                "aws_secret_access_key" => self.aws_secret_access_key = Some(Secret(text)),
+                "minio_endpoint" => self.minio_endpoint = Some(text),
+                "minio_bucket_name" => self.minio_bucket_name = Some(text),
+                "minio_access_key" => self.minio_access_key = Some(text),
+                "minio_secret_key" => self.minio_secret_key = Some(Secret(text)),
+                "storage_cdn_url" => self.storage_cdn_url = Some(text),
+                "auth_secret" => self.auth_secret = Some(Secret(text)),
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

@@ -55,7 +55,9 @@ impl Application {
         let runtime =
             omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;
         tokio::spawn(sweep_expired_sessions(db.clone()));
-        let state = AppState::new(db, omnisonic_web::install_recorder(), runtime);
+        let storage = connect_storage(settings).await?;
+        let state =
+            AppState::new(db, omnisonic_web::install_recorder(), runtime, storage, settings.storage_cdn_url.clone());
         Ok(Self { listener, router: omnisonic_web::router(state) })
     }
 
@@ -70,6 +72,16 @@ impl Application {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP")
     }
+}
+
+/// Builds the configured object storage and checks it answers (bucket present, credentials accepted).
+pub async fn connect_storage(settings: &Settings) -> anyhow::Result<omnisonic_platform::Storage> {
+    let config = settings.storage_config()?;
+    let secret = settings.app_secret().context("read or create the app secret")?;
+    let storage = omnisonic_platform::Storage::new(&config, &secret).context("set up object storage")?;
+    storage.check().await.context("check object storage (STORAGE_TYPE and its variables)")?;
+    tracing::info!(storage = %storage.describe(), "object storage ready");
+    Ok(storage)
 }
 
 /// Deletes expired sign-in sessions and email tokens once an hour (they are already refused when loaded; this

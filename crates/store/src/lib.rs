@@ -11,6 +11,7 @@ pub mod entities;
 mod error;
 pub mod migration;
 pub mod studio;
+pub mod uploads;
 
 pub use connect::{Backend, connect, migrate, ping};
 pub use error::StoreError;

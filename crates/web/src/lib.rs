@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::health::router())
         .merge(routes::ingest::router())
+        .merge(routes::uploads::router())
         .merge(routes::graphql::router())
         .merge(openapi::router());
     let sessions = state.auth.session_layer(state.db.clone());

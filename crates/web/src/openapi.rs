@@ -1,6 +1,6 @@
 //! The OpenAPI document of every REST endpoint, served at `/openapi.json` with a vendored Swagger UI at `/docs`.
 
-use crate::routes::{health, ingest};
+use crate::routes::{health, ingest, uploads};
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -9,8 +9,16 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Omnisonic API", description = "REST endpoints of Omnisonic. The catalogue's query API is GraphQL at /graphql (schema.graphql)."),
-    paths(health::healthz, health::readyz, health::metrics, ingest::ingest_isrc),
-    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording)),
+    paths(
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        ingest::ingest_isrc,
+        uploads::create,
+        uploads::show,
+        uploads::remove
+    ),
+    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, uploads::UploadView)),
     tags(
         (name = "ingest", description = "Getting recordings into the catalogue"),
         (name = "operations", description = "Health, readiness and metrics"),

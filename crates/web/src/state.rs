@@ -17,12 +17,32 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Sign-in configuration, provider client and rate limiters.
     pub auth: Arc<AuthRuntime>,
+    /// Object storage for uploads.
+    pub storage: omnisonic_platform::Storage,
+    /// A CDN in front of the bucket (`STORAGE_CDN_URL`): download links point there instead of being signed.
+    pub storage_cdn: Option<String>,
 }
 
 impl AppState {
     /// State over `db`, with the schema built on it.
-    pub fn new(db: DatabaseConnection, metrics: PrometheusHandle, auth: Arc<AuthRuntime>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        metrics: PrometheusHandle,
+        auth: Arc<AuthRuntime>,
+        storage: omnisonic_platform::Storage,
+        storage_cdn: Option<String>,
+    ) -> Self {
         let schema = omnisonic_graphql::build_schema(db.clone());
-        Self { db, schema, metrics, auth }
+        Self { db, schema, metrics, auth, storage, storage_cdn }
+    }
+
+    /// A download URL for a stored object: on the CDN when there is one, else presigned (S3) or signed by us
+    /// (local), valid for [`crate::routes::uploads::DOWNLOAD_URL_TTL`].
+    pub async fn download_url(&self, key: &str) -> Result<String, omnisonic_platform::StorageError> {
+        if let Some(cdn) = &self.storage_cdn {
+            return Ok(format!("{}/{key}", cdn.trim_end_matches('/')));
+        }
+        let base = self.auth.config.public_url.as_str();
+        self.storage.download_url(key, base, crate::routes::uploads::DOWNLOAD_URL_TTL).await
     }
 }

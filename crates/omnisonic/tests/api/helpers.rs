@@ -47,17 +47,31 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub struct Browser {
     base: String,
     pub client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
     csrf: std::sync::Mutex<Option<String>>,
 }
 
 impl Browser {
     fn new(address: SocketAddr) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .build()
             .expect("client");
-        Self { base: format!("http://{address}"), client, csrf: std::sync::Mutex::new(None) }
+        Self { base: format!("http://{address}"), client, jar, csrf: std::sync::Mutex::new(None) }
+    }
+
+    /// The `Cookie` header this browser sends (for hand-made requests).
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("base URL");
+        self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// The CSRF token this browser sends, once it has one.
+    pub fn csrf_token(&self) -> Option<String> {
+        self.csrf.lock().expect("csrf lock").clone()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -14,3 +14,4 @@ mod health;
 mod ingest;
 mod migrations;
 mod studio;
+mod uploads;

@@ -7,6 +7,7 @@ pub mod party;
 pub mod recording;
 pub mod studio_session;
 pub mod track;
+pub mod upload;
 pub mod user;
 pub mod verification_token;
 pub mod work;

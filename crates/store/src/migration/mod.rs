@@ -8,6 +8,7 @@ mod m20261125_000001_catalogue;
 mod m20261125_000002_studio;
 mod m20261126_000003_auth;
 mod m20261126_000004_session_owner_required;
+mod m20261126_000005_uploads;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_studio::Migration),
             Box::new(m20261126_000003_auth::Migration),
             Box::new(m20261126_000004_session_owner_required::Migration),
+            Box::new(m20261126_000005_uploads::Migration),
         ]
     }
 }

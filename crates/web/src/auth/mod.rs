@@ -141,7 +141,7 @@ pub async fn no_store_with_session(
 /// (its default, aws-lc, needs cmake and a longer C build); every HTTP client in the process needs one installed
 /// before it is built.
 pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    omnisonic_platform::install_tls_provider();
 }
 
 /// Why a sign-in did not complete, as shown to the person.

@@ -1,0 +1,322 @@
+//! Uploads (spec 1.2) as a client meets them, on both storage backends — local files and a real S3 server
+//! (s3s-fs, started by scripts/services.sh) — and on both databases.
+
+use crate::helpers::{Backend, TestApp, settings, spawn_app_with};
+use sha2::Digest;
+use std::path::PathBuf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Which object storage a test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Local,
+    S3,
+}
+
+/// The app plus where its objects end up on disk (to check that nothing is left behind).
+struct Setup {
+    app: TestApp,
+    objects: PathBuf,
+    _data: tempfile::TempDir,
+}
+
+async fn spawn(backend: Backend, store: Store) -> Option<Setup> {
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8").to_owned();
+    let (args, objects): (Vec<String>, PathBuf) = match store {
+        Store::Local => (vec!["--data-dir".into(), data_dir.clone()], data.path().join("objects")),
+        Store::S3 => {
+            let (Ok(endpoint), Ok(root), Ok(key), Ok(secret)) = (
+                std::env::var("OMNISONIC_TEST_S3_ENDPOINT"),
+                std::env::var("OMNISONIC_TEST_S3_ROOT"),
+                std::env::var("OMNISONIC_TEST_S3_ACCESS_KEY"),
+                std::env::var("OMNISONIC_TEST_S3_SECRET_KEY"),
+            ) else {
+                assert!(
+                    std::env::var("OMNISONIC_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                    "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_S3_* are not set (bash scripts/services.sh s3-env)"
+                );
+                eprintln!("skipping the S3 variant: OMNISONIC_TEST_S3_ENDPOINT is not set");
+                return None;
+            };
+            // A folder is a bucket to s3s-fs: one fresh bucket per test.
+            let bucket = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+            std::fs::create_dir_all(PathBuf::from(&root).join(&bucket)).expect("bucket");
+            let args = [
+                "--data-dir",
+                &data_dir,
+                "--storage-type",
+                "minio",
+                "--minio-endpoint",
+                &endpoint,
+                "--minio-bucket-name",
+                &bucket,
+                "--minio-access-key",
+                &key,
+                "--minio-secret-key",
+                &secret,
+            ];
+            (args.iter().map(|s| s.to_string()).collect(), PathBuf::from(root).join(bucket))
+        }
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let app = spawn_app_with(backend, settings(&args)).await?;
+    Some(Setup { app, objects, _data: data })
+}
+
+/// The URL with one character of its signature changed (same length, so it is well-formed but wrong).
+fn tamper(url: &str) -> String {
+    let marker = if url.contains("X-Amz-Signature=") { "X-Amz-Signature=" } else { "sig=" };
+    let at = url.find(marker).expect("a signature") + marker.len();
+    let old = url.as_bytes()[at];
+    let new = if old == b'a' { 'b' } else { 'a' };
+    format!("{}{new}{}", &url[..at], &url[at + 1..])
+}
+
+/// Every regular file below `dir`.
+fn files_below(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { stack.push(path) } else { found.push(path) }
+        }
+    }
+    found
+}
+
+/// A mono 16-bit 44.1 kHz WAV of `samples` samples.
+fn wav(samples: usize) -> Vec<u8> {
+    let data_len = (samples * 2) as u32;
+    let mut out = Vec::with_capacity(44 + samples * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&44_100u32.to_le_bytes());
+    out.extend_from_slice(&88_200u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out.extend((0..samples).flat_map(|i| ((i % 256) as i16 * 64).to_le_bytes()));
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+async fn upload(app: &TestApp, name: &str, body: Vec<u8>) -> reqwest::Response {
+    let url = format!(
+        "{}?name={}",
+        app.url("/api/upload"),
+        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+    );
+    app.browser.with_csrf_header(app.browser.client.post(url)).body(body).send().await.expect("upload")
+}
+
+async fn upload_count(app: &TestApp) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let backend = app.db.get_database_backend();
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(backend, "SELECT COUNT(*) AS n FROM uploads".to_owned()))
+        .await
+        .expect("count")
+        .expect("row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
+async fn stores_serves_and_deletes(setup: Setup) {
+    let app = &setup.app;
+    let anonymous = app.new_browser();
+    let refused = anonymous.client.post(app.url("/api/upload")).body(wav(10)).send().await.expect("upload");
+    crate::helpers::expect_problem(refused, 401, "unauthenticated").await;
+
+    app.sign_in("owner@example.test").await;
+    let file = wav(20_000);
+    // A hostile name is kept as metadata only, cleaned; the key is generated.
+    let response = upload(app, "../../etc/\u{0}beat\n.wav", file.clone()).await;
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(created["fileName"], "beat.wav");
+    assert_eq!(created["fileSize"], file.len());
+    assert_eq!(created["mimeType"], "audio/x-wav");
+    assert_eq!(created["sha256"], sha256_hex(&file));
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert!(
+        files_below(&setup.objects)
+            .iter()
+            .all(|p| !p.to_string_lossy().contains("..") && !p.to_string_lossy().contains("beat"))
+    );
+
+    // Download through the URL handed out, whole and by range.
+    let url = created["url"].as_str().expect("url").to_owned();
+    let downloaded = app.client.get(&url).send().await.expect("download");
+    assert_eq!(downloaded.status(), 200, "{url}");
+    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), file.as_slice());
+    let ranged = app.client.get(&url).header("range", "bytes=0-3").send().await.expect("range");
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.expect("bytes").as_ref(), b"RIFF");
+    // A tampered signature is refused.
+    let tampered = tamper(&url);
+    assert_eq!(app.client.get(&tampered).send().await.expect("tampered").status(), 403, "{tampered}");
+
+    // Metadata: the owner sees it; another user gets 403 and cannot delete it.
+    let shown: serde_json::Value = app
+        .browser
+        .client
+        .get(app.url(&format!("/api/upload/{id}")))
+        .send()
+        .await
+        .expect("show")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["sha256"], created["sha256"]);
+    let other = app.new_browser();
+    app.create_user("other@example.test", crate::helpers::TEST_PASSWORD).await;
+    other.sign_in_with_password("other@example.test", crate::helpers::TEST_PASSWORD).await;
+    crate::helpers::expect_problem(
+        other.client.get(app.url(&format!("/api/upload/{id}"))).send().await.expect("show"),
+        403,
+        "forbidden",
+    )
+    .await;
+    let other_delete = other
+        .with_csrf_header(other.client.delete(app.url(&format!("/api/upload/{id}"))))
+        .send()
+        .await
+        .expect("delete");
+    crate::helpers::expect_problem(other_delete, 403, "forbidden").await;
+    assert_eq!(upload_count(app).await, 1);
+
+    // The owner deletes it: row and object are gone.
+    let deleted = app
+        .browser
+        .with_csrf_header(app.browser.client.post(app.url(&format!("/api/upload/{id}/delete"))))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(upload_count(app).await, 0);
+    assert!(files_below(&setup.objects).is_empty(), "{:?}", files_below(&setup.objects));
+    crate::helpers::expect_problem(
+        app.browser.client.get(app.url(&format!("/api/upload/{id}"))).send().await.expect("show"),
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+async fn large_files_go_multipart_and_bad_input_leaves_nothing(setup: Setup) {
+    let app = &setup.app;
+    app.sign_in("big@example.test").await;
+    // 12 MB: three 5 MiB parts.
+    let big = wav(6_000_000);
+    let response = upload(app, "long take.wav", big.clone()).await;
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(created["sha256"], sha256_hex(&big));
+    let url = created["url"].as_str().expect("url");
+    let downloaded = app.client.get(url).send().await.expect("download").bytes().await.expect("bytes");
+    assert_eq!(sha256_hex(&downloaded), sha256_hex(&big));
+    let before = files_below(&setup.objects);
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    // Not media, whatever the name says: 415, nothing stored.
+    let text = b"hello, I am definitely a song".repeat(100);
+    let response = upload(app, "song.wav", text).await;
+    crate::helpers::expect_problem(response, 415, "unsupported_media_type").await;
+
+    // Over 100 MB while streaming (no Content-Length): 413, nothing stored.
+    let limit = omnisonic_domain::upload::MAX_UPLOAD_BYTES as usize;
+    let chunk = bytes::Bytes::from(vec![0u8; 1024 * 1024]);
+    let head = bytes::Bytes::from(wav(10));
+    let chunks = std::iter::once(head).chain(std::iter::repeat_n(chunk, limit / (1024 * 1024) + 1));
+    let stream = futures::stream::iter(chunks.map(Ok::<_, std::io::Error>));
+    let response = app
+        .browser
+        .with_csrf_header(app.browser.client.post(app.url("/api/upload?name=huge.wav")))
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    if let Ok(response) = response {
+        crate::helpers::expect_problem(response, 413, "payload_too_large").await;
+    }
+
+    // A declared size over the limit: 413 before a byte of the body is read.
+    let declared = raw_upload(app, Some(limit as u64 + 1), &wav(10), true).await;
+    assert!(declared.starts_with("HTTP/1.1 413"), "{declared}");
+
+    // A client that goes away mid-upload (8 MB of a declared 20 MB): no row, no object.
+    let partial = wav(4_000_000);
+    raw_upload(app, Some(20 * 1024 * 1024), &partial, false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    assert_eq!(upload_count(app).await, 1, "only the big file");
+    assert_eq!(files_below(&setup.objects), before, "no object was left behind");
+}
+
+/// Sends an upload by hand over TCP: the headers (with `Content-Length: declared`) and `body`, then either reads
+/// the answer or hangs up without finishing.
+async fn raw_upload(app: &TestApp, declared: Option<u64>, body: &[u8], read_answer: bool) -> String {
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.expect("connect");
+    let csrf = app.browser.csrf_token().expect("signed in");
+    let mut head = format!(
+        "POST /api/upload?name=x.wav HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/octet-stream\r\n",
+        app.address,
+        app.browser.cookie_header()
+    );
+    if let Some(length) = declared {
+        head.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("headers");
+    let _ = stream.write_all(body).await;
+    if !read_answer {
+        return String::new();
+    }
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answer in time")
+        .unwrap_or(0);
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_local() {
+                    super::$name(spawn(Backend::Sqlite, Store::Local).await.expect("SQLite + local")).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_s3() {
+                    if let Some(setup) = spawn(Backend::Sqlite, Store::S3).await { super::$name(setup).await }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_local() {
+                    if let Some(setup) = spawn(Backend::Postgres, Store::Local).await { super::$name(setup).await }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_s3() {
+                    if let Some(setup) = spawn(Backend::Postgres, Store::S3).await { super::$name(setup).await }
+                }
+            }
+        )*
+    };
+}
+
+on_every_backend!(stores_serves_and_deletes, large_files_go_multipart_and_bad_input_leaves_nothing);

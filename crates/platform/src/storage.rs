@@ -1,0 +1,301 @@
+//! Object storage: the local filesystem (embedded default) or S3 / MinIO, behind one [`Storage`].
+//!
+//! Uploads stream: the first 5 MiB are buffered; a file that ends there is one `PUT`, a larger one becomes a
+//! multipart upload of 5 MiB parts (two in flight), so memory per upload stays near 15 MiB whatever the file
+//! size. The SHA-256 is computed on the way. Any failure — the size limit, a client that goes away, the store —
+//! aborts the multipart upload, so nothing is left behind.
+//!
+//! Download URLs: S3 presigns them; the local backend signs its own (`HMAC-SHA256` over key and expiry with the
+//! app secret), which the web layer checks in constant time before serving the file.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use hmac::{Hmac, Mac};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::signer::Signer;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Size of a multipart part, and the point above which an upload becomes multipart (spec 1.2: above 5 MB).
+pub const PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Parts uploaded at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Where objects live.
+#[derive(Clone, Debug)]
+pub enum StorageConfig {
+    /// Files under `root`.
+    Local {
+        /// The folder.
+        root: PathBuf,
+    },
+    /// An S3 bucket (AWS, MinIO or any S3 API).
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Region (`us-east-1` for MinIO).
+        region: String,
+        /// Custom endpoint (MinIO, s3s); path-style requests are used with it.
+        endpoint: Option<String>,
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key.
+        secret_access_key: String,
+    },
+}
+
+/// What can go wrong with storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The upload is larger than allowed; nothing was stored.
+    #[error("the upload exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The client's body failed (disconnect); nothing was stored.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
+    /// The configuration cannot work.
+    #[error("storage configuration: {0}")]
+    Config(String),
+    /// The store refused or failed.
+    #[error("storage: {0}")]
+    Store(#[from] object_store::Error),
+}
+
+/// A stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// Bytes written.
+    pub size: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+enum Backend {
+    Local { root: PathBuf },
+    S3 { s3: Arc<AmazonS3>, bucket: String },
+}
+
+/// Object storage; cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    backend: Arc<Backend>,
+    secret: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Storage {
+    /// Storage for `config`; `secret` signs the local backend's download URLs.
+    pub fn new(config: &StorageConfig, secret: &[u8]) -> Result<Self, StorageError> {
+        crate::install_tls_provider();
+        let (store, backend): (Arc<dyn ObjectStore>, Backend) = match config {
+            StorageConfig::Local { root } => {
+                std::fs::create_dir_all(root)
+                    .map_err(|e| StorageError::Config(format!("cannot create {}: {e}", root.display())))?;
+                let fs = LocalFileSystem::new_with_prefix(root)?;
+                (Arc::new(fs), Backend::Local { root: root.clone() })
+            }
+            StorageConfig::S3 { bucket, region, endpoint, access_key_id, secret_access_key } => {
+                let mut builder = AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_access_key_id(access_key_id)
+                    .with_secret_access_key(secret_access_key);
+                if let Some(endpoint) = endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_virtual_hosted_style_request(false)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                let s3 = Arc::new(builder.build()?);
+                (s3.clone(), Backend::S3 { s3, bucket: bucket.clone() })
+            }
+        };
+        Ok(Self { store, backend: Arc::new(backend), secret: Arc::from(secret) })
+    }
+
+    /// `local DIR` or `s3 BUCKET` (for logs).
+    pub fn describe(&self) -> String {
+        match &*self.backend {
+            Backend::Local { root } => format!("local {}", root.display()),
+            Backend::S3 { bucket, .. } => format!("s3 bucket {bucket}"),
+        }
+    }
+
+    /// Whether this is the local backend (its downloads are served by the app).
+    pub fn is_local(&self) -> bool {
+        matches!(&*self.backend, Backend::Local { .. })
+    }
+
+    /// Checks that the store answers and the bucket exists, with a message an operator can act on.
+    pub async fn check(&self) -> Result<(), StorageError> {
+        let probe = StorePath::from("omnisonic-startup-check");
+        match self.store.head(&probe).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => {
+                let text = err.to_string();
+                let hint = if text.contains("NoSuchBucket") || text.contains("bucket") && text.contains("not") {
+                    "the bucket does not exist"
+                } else if text.contains("403")
+                    || text.contains("SignatureDoesNotMatch")
+                    || text.contains("AccessDenied")
+                    || text.contains("InvalidAccessKeyId")
+                {
+                    "the credentials were refused"
+                } else if text.contains("connect") || text.contains("dns") || text.contains("timed out") {
+                    "the endpoint cannot be reached"
+                } else {
+                    "the storage check failed"
+                };
+                Err(StorageError::Config(format!("{hint} ({}): {err}", self.describe())))
+            }
+        }
+    }
+
+    /// Streams `first` then `rest` into `key`, refusing more than `limit` bytes.
+    pub async fn upload<S, E>(&self, key: &str, first: Bytes, mut rest: S, limit: u64) -> Result<Stored, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = StorePath::from(key);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut count = |chunk: &Bytes, hasher: &mut Sha256| -> Result<(), StorageError> {
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(StorageError::TooLarge { limit });
+            }
+            hasher.update(chunk);
+            Ok(())
+        };
+        // Buffer up to one part: a small file is a single PUT.
+        count(&first, &mut hasher)?;
+        let mut head = BytesMut::from(&first[..]);
+        let mut ended = false;
+        while head.len() < PART_BYTES {
+            match rest.next().await {
+                Some(Ok(chunk)) => {
+                    count(&chunk, &mut hasher)?;
+                    head.extend_from_slice(&chunk);
+                }
+                Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string())),
+                None => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        if ended {
+            let stored = Stored { size: head.len() as u64, sha256: hex(&hasher.finalize()) };
+            self.store.put(&path, PutPayload::from(head.freeze())).await?;
+            return Ok(stored);
+        }
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        writer.put(head.freeze());
+        let outcome = async {
+            loop {
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                match rest.next().await {
+                    Some(Ok(chunk)) => {
+                        count(&chunk, &mut hasher)?;
+                        writer.put(chunk);
+                    }
+                    Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string())),
+                    None => return Ok(()),
+                }
+            }
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                let size = size;
+                writer.finish().await?;
+                Ok(Stored { size, sha256: hex(&hasher.finalize()) })
+            }
+            Err(err) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, key, "could not abort a failed multipart upload");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Deletes an object (a missing one is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, key: &str) -> Result<bool, StorageError> {
+        match self.store.head(&StorePath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A URL that downloads `key` until `ttl` from now: presigned on S3; on the local backend
+    /// `{base}/api/files/{key}?expires=…&sig=…`, signed with the app secret.
+    pub async fn download_url(&self, key: &str, base: &str, ttl: Duration) -> Result<String, StorageError> {
+        match &*self.backend {
+            Backend::S3 { s3, .. } => {
+                Ok(s3.signed_url(http::Method::GET, &StorePath::from(key), ttl).await?.to_string())
+            }
+            Backend::Local { .. } => {
+                let expires = chrono::Utc::now().timestamp() + i64::try_from(ttl.as_secs()).unwrap_or(3600);
+                let sig = self.local_signature(key, expires);
+                Ok(format!("{}/api/files/{key}?expires={expires}&sig={sig}", base.trim_end_matches('/')))
+            }
+        }
+    }
+
+    fn local_signature(&self, key: &str, expires: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        mac.update(key.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.to_string().as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The file behind a local download URL, when its signature is right and it has not expired.
+    pub fn verify_local(&self, key: &str, expires: i64, sig: &str) -> Option<PathBuf> {
+        let Backend::Local { root } = &*self.backend else { return None };
+        if expires < chrono::Utc::now().timestamp() {
+            return None;
+        }
+        let expected = self.local_signature(key, expires);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), sig.as_bytes())) {
+            return None;
+        }
+        // Keys are ours (`uploads/<uuid>/<uuid>`), but the path is checked anyway: nothing outside the root.
+        let path = StorePath::parse(key).ok()?;
+        let file = path.parts().fold(root.clone(), |dir, part| dir.join(part.as_ref()));
+        file.starts_with(root).then_some(file)
+    }
+}

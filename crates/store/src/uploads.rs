@@ -1,0 +1,88 @@
+//! Uploaded files' metadata. The objects themselves live in object storage (the platform crate).
+
+use crate::StoreError;
+use crate::entities::upload;
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+/// The status of a stored upload.
+pub const COMPLETE: &str = "complete";
+
+/// A stored upload to record.
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    /// Its id (chosen before storing, since it is part of the key).
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Safe original name.
+    pub file_name: String,
+    /// Bytes.
+    pub file_size: i64,
+    /// Media type.
+    pub mime_type: String,
+    /// Object key.
+    pub storage_key: String,
+    /// Hex SHA-256.
+    pub sha256: String,
+}
+
+/// Records an upload whose object is stored.
+pub async fn create_upload(db: &impl ConnectionTrait, new: NewUpload) -> Result<upload::Model, StoreError> {
+    let now = Utc::now();
+    let row = upload::ActiveModel {
+        id: Set(new.id),
+        user_id: Set(new.user_id),
+        session_id: Set(None),
+        file_name: Set(new.file_name),
+        file_size: Set(new.file_size),
+        mime_type: Set(new.mime_type),
+        storage_key: Set(new.storage_key),
+        sha256: Set(new.sha256),
+        status: Set(COMPLETE.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// The upload with this id, or [`StoreError::NotFound`].
+pub async fn get_upload(db: &impl ConnectionTrait, id: Uuid) -> Result<upload::Model, StoreError> {
+    upload::Entity::find_by_id(id).one(db).await?.ok_or(StoreError::NotFound { entity: "upload", id: id.to_string() })
+}
+
+/// The upload stored under `key`.
+pub async fn upload_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<upload::Model>, StoreError> {
+    Ok(upload::Entity::find().filter(upload::Column::StorageKey.eq(key)).one(db).await?)
+}
+
+/// A user's uploads, newest first (at most 500).
+pub async fn list_uploads(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<upload::Model>, StoreError> {
+    Ok(upload::Entity::find()
+        .filter(upload::Column::UserId.eq(user_id))
+        .order_by_desc(upload::Column::CreatedAt)
+        .order_by_desc(upload::Column::Id)
+        .limit(500)
+        .all(db)
+        .await?)
+}
+
+/// Deletes an upload's row.
+pub async fn delete_upload(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    upload::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Uploads no studio session uses that were created before `before` (the cleanup job's candidates).
+pub async fn orphaned_uploads(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<upload::Model>, StoreError> {
+    Ok(upload::Entity::find()
+        .filter(upload::Column::SessionId.is_null())
+        .filter(upload::Column::CreatedAt.lt(before))
+        .order_by_asc(upload::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

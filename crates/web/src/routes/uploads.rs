@@ -1,0 +1,240 @@
+//! Uploads (spec 1.2): `POST /api/upload` streams a file into object storage; `GET /api/upload/{id}` gives its
+//! metadata and a download URL; `DELETE /api/upload/{id}` (or `POST …/delete`) removes it; `GET /api/files/…`
+//! serves the local backend's signed downloads, with range requests.
+//!
+//! The body is never held whole: its first 8 KiB decide whether it is media at all (by its bytes, whatever its
+//! name or `Content-Type` claim), then it streams to storage, counted against the 100 MB limit as it goes. Only
+//! the owner sees or deletes an upload.
+
+use crate::auth::ApiUser;
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use omnisonic_domain::upload::{MAX_UPLOAD_BYTES, SNIFF_BYTES, display_name, sniff};
+use omnisonic_platform::StorageError;
+use omnisonic_store::entities::upload;
+use omnisonic_store::uploads::{self as store, NewUpload};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+/// How long a download URL works (spec 1.2: one hour).
+pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(3600);
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // The limit is ours (counted while streaming), not axum's default.
+        .route("/api/upload", post(create).layer(DefaultBodyLimit::disable()))
+        .route("/api/upload/{id}", get(show).delete(remove))
+        .route("/api/upload/{id}/delete", post(remove))
+        .route("/api/files/{*key}", get(download))
+}
+
+/// Query of `POST /api/upload`.
+#[derive(Debug, Default, Deserialize)]
+pub struct UploadQuery {
+    /// The file's original name (kept as metadata only).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An upload as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadView {
+    /// Upload id.
+    pub id: Uuid,
+    /// Original file name (made safe).
+    pub file_name: String,
+    /// Size in bytes.
+    pub file_size: i64,
+    /// Media type, from the file's bytes.
+    pub mime_type: String,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// The studio session using it, if any.
+    pub session_id: Option<Uuid>,
+    /// When it was uploaded.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Download URL: the CDN's when configured, else presigned / signed, valid for an hour.
+    pub url: String,
+}
+
+async fn view(state: &AppState, row: upload::Model) -> Result<UploadView, ApiError> {
+    let url = state.download_url(&row.storage_key).await?;
+    Ok(UploadView {
+        id: row.id,
+        file_name: row.file_name,
+        file_size: row.file_size,
+        mime_type: row.mime_type,
+        sha256: row.sha256,
+        session_id: row.session_id,
+        created_at: row.created_at,
+        url,
+    })
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            StorageError::Interrupted(reason) => {
+                ApiError::MalformedBody(format!("the upload was interrupted: {reason}"))
+            }
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// Streams one file into storage. The body is the file itself (`Content-Type` is ignored: the bytes decide).
+#[utoipa::path(post, path = "/api/upload", tag = "uploads", params(("name" = Option<String>, Query, description = "original file name")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file, at most 100 MB"),
+    responses(
+        (status = 201, description = "Stored", body = UploadView),
+        (status = 401, description = "Not signed in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 100 MB", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not audio, image or video", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Query(query): Query<UploadQuery>,
+    request: Request,
+) -> Result<(StatusCode, Json<UploadView>), ApiError> {
+    // Refuse a declared size over the limit before reading a byte.
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_UPLOAD_BYTES) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = request.into_body().into_data_stream();
+    let mut head = BytesMut::new();
+    while head.len() < SNIFF_BYTES {
+        match body.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string()).into()),
+            None => break,
+        }
+    }
+    let Some((_, mime)) = sniff(&head) else {
+        return Err(ApiError::UnsupportedMediaType(
+            "the file is not audio, image or video (judged by its content, not its name)".to_owned(),
+        ));
+    };
+    let id = Uuid::now_v7();
+    // Generated, never from the client: names with `../`, NUL or 300 characters cannot reach the key.
+    let key = format!("uploads/{}/{id}", me.user.id);
+    let stored = state.storage.upload(&key, Bytes::from(head), body, MAX_UPLOAD_BYTES).await?;
+    let new = NewUpload {
+        id,
+        user_id: me.user.id,
+        file_name: display_name(query.name.as_deref().unwrap_or("")),
+        file_size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+        mime_type: mime.to_owned(),
+        storage_key: key.clone(),
+        sha256: stored.sha256,
+    };
+    let row = match store::create_upload(&state.db, new).await {
+        Ok(row) => row,
+        Err(err) => {
+            // No row, no object: never leave an orphan behind.
+            let _ = state.storage.delete(&key).await;
+            return Err(err.into());
+        }
+    };
+    tracing::info!(upload_id = %row.id, size = row.file_size, mime = %row.mime_type, "upload stored");
+    Ok((StatusCode::CREATED, Json(view(&state, row).await?)))
+}
+
+/// The upload, if it exists and belongs to `me`.
+async fn owned(state: &AppState, me: &crate::auth::SignedIn, raw_id: &str) -> Result<upload::Model, ApiError> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound(format!("upload {raw_id}")))?;
+    let row = store::get_upload(&state.db, id).await?;
+    if row.user_id != me.user.id {
+        return Err(ApiError::Forbidden("this upload belongs to another user".to_owned()));
+    }
+    Ok(row)
+}
+
+/// Metadata and a fresh download URL.
+#[utoipa::path(get, path = "/api/upload/{id}", tag = "uploads", responses(
+    (status = 200, description = "The upload", body = UploadView),
+    (status = 403, description = "Another user's upload", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such upload", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn show(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<UploadView>, ApiError> {
+    let row = owned(&state, &me, &id).await?;
+    Ok(Json(view(&state, row).await?))
+}
+
+/// Deletes the object and its row.
+#[utoipa::path(delete, path = "/api/upload/{id}", tag = "uploads", responses(
+    (status = 204, description = "Deleted"),
+    (status = 403, description = "Another user's upload", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such upload", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn remove(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let row = owned(&state, &me, &id).await?;
+    state.storage.delete(&row.storage_key).await?;
+    store::delete_upload(&state.db, row.id).await?;
+    tracing::info!(upload_id = %row.id, "upload deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Serves a local-backend download whose signature and expiry check out (`403` otherwise), with range requests.
+async fn download(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
+    let (Some(expires), Some(sig)) = (expires, query.get("sig")) else {
+        return ApiError::Forbidden("this download link is missing its signature".to_owned()).into_response();
+    };
+    let Some(path) = state.storage.verify_local(&key, expires, sig) else {
+        return ApiError::Forbidden("this download link is invalid or has expired".to_owned()).into_response();
+    };
+    let row = match store::upload_by_key(&state.db, &key).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return ApiError::NotFound("file".to_owned()).into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let mime: mime::Mime = row.mime_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let served = tower_http::services::ServeFile::new_with_mime(path, &mime).oneshot(request).await;
+    match served {
+        Ok(response) => {
+            let mut response = response.map(Body::new);
+            // An ASCII fallback name, and the real one per RFC 6266 / 5987.
+            let ascii: String = row
+                .file_name
+                .chars()
+                .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+                .collect();
+            let encoded: String = url::form_urlencoded::byte_serialize(row.file_name.as_bytes()).collect();
+            let disposition =
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", encoded.replace('+', "%20"));
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+            }
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+            response
+        }
+        Err(never) => match never {},
+    }
+}
