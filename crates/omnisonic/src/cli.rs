@@ -51,12 +51,29 @@ pub enum Command {
         #[arg(long)]
         openapi: bool,
     },
+    /// Uploads: `cleanup` deletes uploads no studio session has used for 30 days (the daily job, run by hand).
+    #[command(subcommand)]
+    Uploads(UploadsCommand),
     /// Manage users: create development sign-in accounts, list users, disable or re-enable them.
     #[command(subcommand)]
     User(UserCommand),
     /// Print .env.example, generated from the settings' documentation.
     #[command(hide = true)]
     EnvExample,
+}
+
+/// `omnisonic uploads …`.
+#[derive(Debug, Subcommand)]
+pub enum UploadsCommand {
+    /// Delete uploads (object and row) that no studio session uses and that are older than 30 days.
+    Cleanup {
+        /// Only report what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Age in days after which an unused upload goes.
+        #[arg(long, default_value_t = 30, value_name = "DAYS")]
+        older_than_days: u64,
+    },
 }
 
 /// `omnisonic user …`.
@@ -141,6 +158,19 @@ impl Cli {
                     println!("{}", omnisonic_web::openapi_json());
                 } else {
                     print!("{}", omnisonic_graphql::sdl());
+                }
+                Ok(())
+            }
+            Command::Uploads(UploadsCommand::Cleanup { dry_run, older_than_days }) => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let storage = startup::connect_storage(&settings).await?;
+                let age = std::time::Duration::from_secs(older_than_days.saturating_mul(24 * 3600));
+                let report = crate::jobs::cleanup_uploads(&db, &storage, age, dry_run).await?;
+                if dry_run {
+                    println!("would delete {report}");
+                } else {
+                    println!("deleted {report}");
                 }
                 Ok(())
             }

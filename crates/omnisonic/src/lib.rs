@@ -3,6 +3,7 @@
 //! This is the only crate that names concrete backends; everything below it takes what it is given.
 
 pub mod cli;
+pub mod jobs;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -56,6 +56,7 @@ impl Application {
             omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;
         tokio::spawn(sweep_expired_sessions(db.clone()));
         let storage = connect_storage(settings).await?;
+        tokio::spawn(crate::jobs::daily_cleanup(db.clone(), storage.clone()));
         let state =
             AppState::new(db, omnisonic_web::install_recorder(), runtime, storage, settings.storage_cdn_url.clone());
         Ok(Self { listener, router: omnisonic_web::router(state) })

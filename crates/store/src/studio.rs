@@ -82,10 +82,13 @@ pub async fn list_tracks(db: &impl ConnectionTrait, session_id: Uuid) -> Result<
 ///
 /// One transaction that first updates the session row: that takes the write lock, so two concurrent additions get
 /// consecutive positions (a unique index backs this up) instead of the same one.
+/// With `upload_id`, the track plays that upload, which is then marked as used by the session (in the same
+/// transaction), so the cleanup job keeps it.
 pub async fn add_track(
     db: &DatabaseConnection,
     session_id: Uuid,
     input: &TrackInput,
+    upload_id: Option<Uuid>,
 ) -> Result<track::Model, StoreError> {
     let txn = db.begin().await?;
     let touched = studio_session::Entity::update_many()
@@ -103,7 +106,7 @@ pub async fn add_track(
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
         name: Set(input.name.clone()),
-        upload_id: Set(None),
+        upload_id: Set(upload_id),
         gain_db: Set(input.gain_db),
         pan: Set(input.pan),
         mute: Set(input.mute),
@@ -114,6 +117,9 @@ pub async fn add_track(
         updated_at: Set(now),
     };
     let saved = track::Entity::insert(row).exec_with_returning(&txn).await?;
+    if let Some(upload_id) = upload_id {
+        crate::uploads::attach_to_session(&txn, upload_id, session_id).await?;
+    }
     txn.commit().await?;
     Ok(saved)
 }

@@ -1,9 +1,12 @@
 //! Uploaded files' metadata. The objects themselves live in object storage (the platform crate).
 
 use crate::StoreError;
-use crate::entities::upload;
+use crate::entities::{track, upload};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
 use uuid::Uuid;
 
 /// The status of a stored upload.
@@ -68,9 +71,16 @@ pub async fn list_uploads(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Ve
         .await?)
 }
 
-/// Deletes an upload's row.
-pub async fn delete_upload(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
-    upload::Entity::delete_by_id(id).exec(db).await?;
+/// Deletes an upload's row; tracks that played it keep their settings and lose the file (one transaction).
+pub async fn delete_upload(db: &DatabaseConnection, id: Uuid) -> Result<(), StoreError> {
+    let txn = db.begin().await?;
+    track::Entity::update_many()
+        .col_expr(track::Column::UploadId, sea_orm::sea_query::Expr::value(Option::<Uuid>::None))
+        .filter(track::Column::UploadId.eq(id))
+        .exec(&txn)
+        .await?;
+    upload::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -85,4 +95,15 @@ pub async fn orphaned_uploads(
         .order_by_asc(upload::Column::CreatedAt)
         .all(db)
         .await?)
+}
+
+/// Marks an upload as used by a studio session (so the cleanup job keeps it).
+pub async fn attach_to_session(db: &impl ConnectionTrait, id: Uuid, session_id: Uuid) -> Result<(), StoreError> {
+    upload::Entity::update_many()
+        .col_expr(upload::Column::SessionId, sea_orm::sea_query::Expr::value(Some(session_id)))
+        .col_expr(upload::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(upload::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -118,6 +118,7 @@ both_backends! {
         let other_view = other.get(&session).await.text().await.expect("html");
         assert!(other_view.contains("read-only") && !other_view.contains("Edit session") && !other_view.contains("Add track"), "{other_view}");
         assert!(other_view.contains("owner"), "the owner's name is shown: {other_view}");
+        assert!(!other_view.contains("owner@example.test"), "but never their email address: {other_view}");
 
         // REST writes: 401 problem+json for anonymous callers, allowed for any signed-in user (the catalogue is shared).
         check(&app, all, "POST", "/ingest/isrc", Some(Body::Json(json!({"isrc": "USRC11301176", "title": "2 On", "artist": "Tinashe"}))), [Status(401), Status(201), Status(200)]).await;

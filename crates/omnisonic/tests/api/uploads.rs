@@ -17,14 +17,22 @@ enum Store {
 struct Setup {
     app: TestApp,
     objects: PathBuf,
+    storage: omnisonic_platform::StorageConfig,
     _data: tempfile::TempDir,
 }
 
 async fn spawn(backend: Backend, store: Store) -> Option<Setup> {
     let data = tempfile::tempdir().expect("data dir");
     let data_dir = data.path().to_str().expect("utf-8").to_owned();
-    let (args, objects): (Vec<String>, PathBuf) = match store {
-        Store::Local => (vec!["--data-dir".into(), data_dir.clone()], data.path().join("objects")),
+    let (args, objects, storage): (Vec<String>, PathBuf, omnisonic_platform::StorageConfig) = match store {
+        Store::Local => {
+            let root = data.path().join("objects");
+            (
+                vec!["--data-dir".into(), data_dir.clone()],
+                root.clone(),
+                omnisonic_platform::StorageConfig::Local { root },
+            )
+        }
         Store::S3 => {
             let (Ok(endpoint), Ok(root), Ok(key), Ok(secret)) = (
                 std::env::var("OMNISONIC_TEST_S3_ENDPOINT"),
@@ -56,12 +64,19 @@ async fn spawn(backend: Backend, store: Store) -> Option<Setup> {
                 "--minio-secret-key",
                 &secret,
             ];
-            (args.iter().map(|s| s.to_string()).collect(), PathBuf::from(root).join(bucket))
+            let config = omnisonic_platform::StorageConfig::S3 {
+                bucket: bucket.clone(),
+                region: "us-east-1".to_owned(),
+                endpoint: Some(endpoint.clone()),
+                access_key_id: key.clone(),
+                secret_access_key: secret.clone(),
+            };
+            (args.iter().map(|s| s.to_string()).collect(), PathBuf::from(root).join(bucket), config)
         }
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let app = spawn_app_with(backend, settings(&args)).await?;
-    Some(Setup { app, objects, _data: data })
+    Some(Setup { app, objects, storage, _data: data })
 }
 
 /// The URL with one character of its signature changed (same length, so it is well-formed but wrong).
@@ -289,6 +304,99 @@ async fn raw_upload(app: &TestApp, declared: Option<u64>, body: &[u8], read_answ
     String::from_utf8_lossy(&answer[..n]).into_owned()
 }
 
+async fn cleanup_removes_only_old_unused_uploads(setup: Setup) {
+    let app = &setup.app;
+    let owner = app.sign_in("tidy@example.test").await;
+    let mut ids = Vec::new();
+    for name in ["old-unused.wav", "old-used.wav", "new-unused.wav"] {
+        let created: serde_json::Value = upload(app, name, wav(1000)).await.json().await.expect("json");
+        ids.push(uuid::Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid"));
+    }
+    let session = omnisonic_store::studio::create_session(
+        &app.db,
+        owner,
+        &omnisonic_domain::studio::StudioSessionInput {
+            title: "Uses a file".into(),
+            description: None,
+            bpm: None,
+            sample_rate: 48_000,
+        }
+        .validate()
+        .expect("valid"),
+    )
+    .await
+    .expect("session");
+    omnisonic_store::uploads::attach_to_session(&app.db, ids[1], session.id).await.expect("attach");
+    {
+        use sea_orm::{
+            ConnectionTrait,
+            sea_query::{Alias, Expr, ExprTrait, Query},
+        };
+        let long_ago = chrono::Utc::now() - chrono::Duration::days(31);
+        let update = Query::update()
+            .table(Alias::new("uploads"))
+            .value(Alias::new("created_at"), long_ago)
+            .and_where(Expr::col(Alias::new("id")).is_in([ids[0], ids[1]]))
+            .to_owned();
+        app.db.execute(&update).await.expect("age two uploads");
+    }
+    let storage = omnisonic_platform::Storage::new(&setup.storage, b"test").expect("storage");
+    let age = omnisonic::jobs::ORPHAN_AGE;
+    let dry = omnisonic::jobs::cleanup_uploads(&app.db, &storage, age, true).await.expect("dry run");
+    assert_eq!((dry.uploads, dry.bytes), (1, wav(1000).len() as u64));
+    assert_eq!(upload_count(app).await, 3, "a dry run deletes nothing");
+    assert_eq!(files_below(&setup.objects).len(), 3);
+    let done = omnisonic::jobs::cleanup_uploads(&app.db, &storage, age, false).await.expect("cleanup");
+    assert_eq!(done.uploads, 1);
+    assert_eq!(upload_count(app).await, 2);
+    assert_eq!(files_below(&setup.objects).len(), 2);
+    assert!(omnisonic_store::uploads::get_upload(&app.db, ids[0]).await.is_err(), "the old unused upload is gone");
+}
+
+async fn the_session_page_lists_attaches_and_deletes_uploads(setup: Setup) {
+    let app = &setup.app;
+    app.sign_in("page@example.test").await;
+    let created = app.post_form("/studio/sessions", &[("title", "With files"), ("sample_rate", "48000")]).await;
+    let session_path = created.headers()["location"].to_str().expect("ascii").to_owned();
+    let session_id = uuid::Uuid::parse_str(session_path.rsplit('/').next().expect("id")).expect("uuid");
+    let upload_json: serde_json::Value = upload(app, "kick.wav", wav(500)).await.json().await.expect("json");
+    let upload_id = upload_json["id"].as_str().expect("id").to_owned();
+
+    let page = app.browser.get(&session_path).await.text().await.expect("html");
+    assert!(page.contains("kick.wav") && page.contains("Add as track") && page.contains("upload-zone"), "{page}");
+
+    // Add it as a track: the track plays it, and the upload now belongs to the session (cleanup keeps it).
+    let added =
+        app.post_form(&format!("{session_path}/tracks"), &[("name", "kick.wav"), ("upload_id", &upload_id)]).await;
+    assert_eq!(added.status(), 303);
+    let tracks = omnisonic_store::studio::list_tracks(&app.db, session_id).await.expect("tracks");
+    assert_eq!(tracks[0].upload_id.map(|u| u.to_string()), Some(upload_id.clone()));
+    let stored = omnisonic_store::uploads::get_upload(&app.db, uuid::Uuid::parse_str(&upload_id).expect("uuid"))
+        .await
+        .expect("upload");
+    assert_eq!(stored.session_id, Some(session_id));
+
+    // Another user can neither use this upload in their own session nor delete it through the page.
+    let other = app.new_browser();
+    app.create_user("thief@example.test", crate::helpers::TEST_PASSWORD).await;
+    other.sign_in_with_password("thief@example.test", crate::helpers::TEST_PASSWORD).await;
+    let theirs = other.post_form("/studio/sessions", &[("title", "Theirs"), ("sample_rate", "48000")]).await;
+    let their_path = theirs.headers()["location"].to_str().expect("ascii").to_owned();
+    let stolen = other.post_form(&format!("{their_path}/tracks"), &[("name", "x"), ("upload_id", &upload_id)]).await;
+    assert_eq!(stolen.status(), 403);
+    let deleted = other.post_form(&format!("{their_path}/uploads/{upload_id}/delete"), &[]).await;
+    assert_eq!(deleted.status(), 403);
+    assert_eq!(upload_count(app).await, 1);
+
+    // The owner deletes it from the page: object and row go, the track stays without a file.
+    let gone = app.post_form(&format!("{session_path}/uploads/{upload_id}/delete"), &[]).await;
+    assert_eq!(gone.status(), 303);
+    assert_eq!(upload_count(app).await, 0);
+    assert!(files_below(&setup.objects).is_empty());
+    let tracks = omnisonic_store::studio::list_tracks(&app.db, session_id).await.expect("tracks");
+    assert_eq!((tracks.len(), tracks[0].upload_id), (1, None));
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         $(
@@ -319,4 +427,9 @@ macro_rules! on_every_backend {
     };
 }
 
-on_every_backend!(stores_serves_and_deletes, large_files_go_multipart_and_bad_input_leaves_nothing);
+on_every_backend!(
+    stores_serves_and_deletes,
+    large_files_go_multipart_and_bad_input_leaves_nothing,
+    cleanup_removes_only_old_unused_uploads,
+    the_session_page_lists_attaches_and_deletes_uploads,
+);

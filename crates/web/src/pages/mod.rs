@@ -122,8 +122,12 @@ fn page_error(err: omnisonic_store::StoreError, uri: &Uri) -> Response {
         omnisonic_store::StoreError::NotFound { .. } => not_found_page(uri),
         other => {
             tracing::error!(error = ?other, "page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Something went wrong</h1><p>Please try again.</p>"))
-                .into_response()
+            server_error_page()
         }
     }
+}
+
+/// The 500 page (the cause is logged by the caller).
+fn server_error_page() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Something went wrong</h1><p>Please try again.</p>")).into_response()
 }

@@ -13,7 +13,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use omnisonic_domain::ValidationErrors;
 use omnisonic_domain::studio::{SAMPLE_RATES, StudioSessionInput, TrackInput};
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/studio/sessions/{id}/edit", get(edit))
         .route("/studio/sessions/{id}/tracks", get(to_detail).post(add_track))
         .route("/studio/sessions/{id}/delete", get(to_detail).post(delete))
+        .route("/studio/sessions/{id}/uploads/{upload_id}/delete", post(delete_upload))
 }
 
 /// A session form as submitted: every field a string, so bad numbers become field errors, not 400s.
@@ -190,6 +191,9 @@ pub(super) struct TrackForm {
     mute: Option<String>,
     #[serde(default)]
     solo: Option<String>,
+    /// An upload of the owner's that the track plays.
+    #[serde(default)]
+    upload_id: Option<String>,
 }
 
 impl Default for TrackForm {
@@ -201,6 +205,7 @@ impl Default for TrackForm {
             start_offset_samples: "0".into(),
             mute: None,
             solo: None,
+            upload_id: None,
         }
     }
 }
@@ -246,11 +251,35 @@ impl TrackForm {
     }
 }
 
+/// An upload as the session page lists it.
+struct UploadItem {
+    id: Uuid,
+    file_name: String,
+    size: String,
+    mime_type: String,
+    url: String,
+    in_this_session: bool,
+    /// The file name cut to a track name's length.
+    track_name: String,
+}
+
+fn human_size(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", bytes / (1024.0 * 1024.0))
+    } else if bytes >= 1024.0 {
+        format!("{:.0} KB", bytes / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
 #[derive(Template)]
 #[template(path = "studio/detail.html")]
 struct DetailPage {
     chrome: Chrome,
     session: studio_session::Model,
+    uploads: Vec<UploadItem>,
     owner_name: String,
     is_owner: bool,
     tracks: Vec<track::Model>,
@@ -271,23 +300,55 @@ async fn detail_page(
     let loaded = async {
         let session = store::get_session(&state.db, id).await?;
         let owner = omnisonic_store::auth::get_user(&state.db, session.user_id).await?;
-        Ok::<_, omnisonic_store::StoreError>((session, owner, store::list_tracks(&state.db, id).await?))
+        let uploads = if session.user_id == me.user.id {
+            omnisonic_store::uploads::list_uploads(&state.db, me.user.id).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, omnisonic_store::StoreError>((session, owner, store::list_tracks(&state.db, id).await?, uploads))
     };
-    match loaded.await {
-        Ok((session, owner, tracks)) => render(
-            status,
-            &DetailPage {
-                chrome: Chrome::new("studio", viewer),
-                is_owner: session.user_id == me.user.id,
-                owner_name: owner.and_then(|o| o.name.or(o.email)).unwrap_or_else(|| "a former user".to_owned()),
-                session,
-                tracks,
-                track_form: form,
-                track_errors: errors,
-            },
-        ),
-        Err(err) => page_error(err, uri),
+    let (session, owner, tracks, uploads) = match loaded.await {
+        Ok(found) => found,
+        Err(err) => return page_error(err, uri),
+    };
+    let mut items = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        let url = match state.download_url(&upload.storage_key).await {
+            Ok(url) => url,
+            Err(err) => {
+                tracing::error!(error = %err, "download URL failed");
+                String::new()
+            }
+        };
+        items.push(UploadItem {
+            id: upload.id,
+            in_this_session: upload.session_id == Some(session.id),
+            size: human_size(upload.file_size),
+            track_name: upload.file_name.chars().take(omnisonic_domain::studio::MAX_NAME_CHARS).collect(),
+            file_name: upload.file_name,
+            mime_type: upload.mime_type,
+            url,
+        });
     }
+    // Never another user's email address: their name, or a neutral label.
+    let owner_name = match owner {
+        Some(o) if o.id == me.user.id => me.display_name(),
+        Some(o) => o.name.unwrap_or_else(|| "another user".to_owned()),
+        None => "a former user".to_owned(),
+    };
+    render(
+        status,
+        &DetailPage {
+            chrome: Chrome::new("studio", viewer),
+            is_owner: session.user_id == me.user.id,
+            owner_name,
+            session,
+            uploads: items,
+            tracks,
+            track_form: form,
+            track_errors: errors,
+        },
+    )
 }
 
 /// Parses a path id; a malformed one is simply a page that does not exist.
@@ -397,12 +458,62 @@ async fn add_track(
         Err(response) => return response,
     };
     let id = session.id;
+    // A track may play one of the owner's uploads — never somebody else's.
+    let upload_id = match form.upload_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => match Uuid::parse_str(raw) {
+            Ok(upload_id) => match omnisonic_store::uploads::get_upload(&state.db, upload_id).await {
+                Ok(upload) if upload.user_id == me.user.id => Some(upload.id),
+                Ok(_) => {
+                    return forbidden_page(
+                        &viewer,
+                        "That upload belongs to another user.",
+                        format!("/studio/sessions/{id}"),
+                    );
+                }
+                Err(err) => return page_error(err, &uri),
+            },
+            Err(_) => return not_found_page(&uri),
+        },
+    };
     match form.parse() {
-        Ok(input) => match store::add_track(&state.db, id, &input).await {
+        Ok(input) => match store::add_track(&state.db, id, &input, upload_id).await {
             Ok(_) => see_other(format!("/studio/sessions/{id}#tracks-heading")),
             Err(err) => page_error(err, &uri),
         },
         Err(errors) => detail_page(&state, &viewer, &me, &uri, id, form, errors).await,
+    }
+}
+
+async fn delete_upload(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Path((id, upload_id)): Path<(String, String)>,
+) -> Response {
+    let (me, session) = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(upload_id) = parse_id(&upload_id) else { return not_found_page(&uri) };
+    let upload = match omnisonic_store::uploads::get_upload(&state.db, upload_id).await {
+        Ok(upload) if upload.user_id == me.user.id => upload,
+        Ok(_) => {
+            return forbidden_page(
+                &viewer,
+                "That upload belongs to another user.",
+                format!("/studio/sessions/{}", session.id),
+            );
+        }
+        Err(err) => return page_error(err, &uri),
+    };
+    if let Err(err) = state.storage.delete(&upload.storage_key).await {
+        tracing::error!(error = %err, "could not delete an upload's object");
+        return super::server_error_page();
+    }
+    match omnisonic_store::uploads::delete_upload(&state.db, upload.id).await {
+        Ok(()) => see_other(format!("/studio/sessions/{}#uploads-heading", session.id)),
+        Err(err) => page_error(err, &uri),
     }
 }
 
