@@ -116,7 +116,19 @@ impl Storage {
                 (Arc::new(fs), Backend::Local { root: root.clone() })
             }
             StorageConfig::S3 { bucket, region, endpoint, access_key_id, secret_access_key } => {
+                // Fail in seconds, not minutes: a few quick retries, and bounded connects and requests (a part is
+                // 5 MiB, so a minute per request is generous).
+                let retry = object_store::RetryConfig {
+                    backoff: object_store::BackoffConfig::default(),
+                    max_retries: 3,
+                    retry_timeout: Duration::from_secs(20),
+                };
+                let options = object_store::ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(60));
                 let mut builder = AmazonS3Builder::new()
+                    .with_retry(retry)
+                    .with_client_options(options)
                     .with_bucket_name(bucket)
                     .with_region(region)
                     .with_access_key_id(access_key_id)
@@ -147,14 +159,22 @@ impl Storage {
         matches!(&*self.backend, Backend::Local { .. })
     }
 
-    /// Checks that the store answers and the bucket exists, with a message an operator can act on.
+    /// Checks that the store answers, the bucket exists and we may write to it — by writing and deleting a small
+    /// object — with a message an operator can act on.
     pub async fn check(&self) -> Result<(), StorageError> {
-        let probe = StorePath::from("omnisonic-startup-check");
-        match self.store.head(&probe).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        let probe = StorePath::from(".omnisonic-startup-check");
+        // Listing fails on a missing bucket everywhere (some S3 servers create buckets on a first write).
+        let result = async {
+            self.store.list_with_delimiter(Some(&probe)).await?;
+            self.store.put(&probe, PutPayload::from_static(b"ok")).await?;
+            self.store.delete(&probe).await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(()),
             Err(err) => {
                 let text = err.to_string();
-                let hint = if text.contains("NoSuchBucket") || text.contains("bucket") && text.contains("not") {
+                let hint = if text.contains("NoSuchBucket") || (text.contains("bucket") && text.contains("not")) {
                     "the bucket does not exist"
                 } else if text.contains("403")
                     || text.contains("SignatureDoesNotMatch")
@@ -162,7 +182,7 @@ impl Storage {
                     || text.contains("InvalidAccessKeyId")
                 {
                     "the credentials were refused"
-                } else if text.contains("connect") || text.contains("dns") || text.contains("timed out") {
+                } else if ["error sending request", "connect", "dns", "timed out"].iter().any(|t| text.contains(t)) {
                     "the endpoint cannot be reached"
                 } else {
                     "the storage check failed"

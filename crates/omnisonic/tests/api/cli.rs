@@ -24,6 +24,17 @@ fn omnisonic() -> Command {
         "GOOGLE_CLIENT_SECRET",
         "DISCORD_CLIENT_ID",
         "DISCORD_CLIENT_SECRET",
+        "STORAGE_TYPE",
+        "MINIO_ENDPOINT",
+        "MINIO_BUCKET_NAME",
+        "MINIO_ACCESS_KEY",
+        "MINIO_SECRET_KEY",
+        "S3_BUCKET_NAME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "STORAGE_CDN_URL",
+        "AUTH_SECRET",
+        "NEXTAUTH_SECRET",
     ] {
         cmd.env_remove(var);
     }
@@ -284,4 +295,58 @@ fn seed_and_schema_commands_work() {
     let openapi = omnisonic().args(["schema", "--openapi"]).output().expect("run");
     let doc: serde_json::Value = serde_json::from_slice(&openapi.stdout).expect("JSON");
     assert!(doc["paths"]["/ingest/isrc"]["post"].is_object());
+}
+
+#[test]
+fn storage_problems_stop_the_server_with_a_clear_message() {
+    let Ok(endpoint) = std::env::var("OMNISONIC_TEST_S3_ENDPOINT") else {
+        assert!(
+            std::env::var("OMNISONIC_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "OMNISONIC_TEST_S3_ENDPOINT is not set"
+        );
+        return;
+    };
+    let key = std::env::var("OMNISONIC_TEST_S3_ACCESS_KEY").expect("access key");
+    let secret = std::env::var("OMNISONIC_TEST_S3_SECRET_KEY").expect("secret key");
+    let root = std::env::var("OMNISONIC_TEST_S3_ROOT").expect("root");
+    let bucket = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+    std::fs::create_dir_all(std::path::Path::new(&root).join(&bucket)).expect("bucket");
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |endpoint: &str, bucket: &str, secret: &str| {
+        let mut child = omnisonic()
+            .args(["serve", "--bind", "127.0.0.1:0", "--storage-type", "minio", "--minio-endpoint", endpoint])
+            .args(["--minio-bucket-name", bucket, "--minio-access-key", &key, "--minio-secret-key", secret])
+            .env("OMNISONIC_DATA_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // A server that started anyway would never exit: give it a deadline.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("serve did not stop on a storage problem within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    };
+    for (endpoint, bucket, secret, expected) in [
+        (endpoint.as_str(), "no-such-bucket", secret.as_str(), "the bucket does not exist"),
+        (endpoint.as_str(), bucket.as_str(), "wrong-secret", "the credentials were refused"),
+        ("http://127.0.0.1:1", bucket.as_str(), secret.as_str(), "the endpoint cannot be reached"),
+    ] {
+        let out = run(endpoint, bucket, secret);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{expected}: the server must not start");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(!stderr.contains("wrong-secret") && !stderr.contains(&secret), "no secret in the message: {stderr}");
+    }
+    let out = omnisonic()
+        .args(["--storage-type", "minio", "migrate"])
+        .env("OMNISONIC_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STORAGE_TYPE needs MINIO_ENDPOINT"));
 }
