@@ -341,7 +341,7 @@ fn storage_problems_stop_the_server_with_a_clear_message() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{expected}: the server must not start");
         assert!(stderr.contains(expected), "{expected}: {stderr}");
-        assert!(!stderr.contains("wrong-secret") && !stderr.contains(&secret), "no secret in the message: {stderr}");
+        assert!(!stderr.contains("wrong-secret") && !stderr.contains(secret), "no secret in the message: {stderr}");
     }
     let out = omnisonic()
         .args(["--storage-type", "minio", "migrate"])
