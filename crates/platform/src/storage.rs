@@ -15,7 +15,9 @@ use futures::{Stream, StreamExt};
 use hmac::{Hmac, Mac};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as StorePath;
+use object_store::signer::SignedUrlOptions;
 use object_store::signer::Signer;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
@@ -296,11 +298,186 @@ impl Storage {
     }
 
     fn local_signature(&self, key: &str, expires: i64) -> String {
+        self.mac(&[key.as_bytes(), expires.to_string().as_bytes()])
+    }
+
+    /// HMAC-SHA256 of the fields, newline-separated, with the app secret; URL-safe base64.
+    fn mac(&self, fields: &[&[u8]]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
-        mac.update(key.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.to_string().as_bytes());
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                mac.update(b"\n");
+            }
+            mac.update(field);
+        }
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Starts a browser-direct multipart upload of `key`: returns its upload id.
+    pub async fn begin_direct(&self, key: &str) -> Result<String, StorageError> {
+        match &*self.backend {
+            Backend::S3 { s3, .. } => Ok(s3.create_multipart(&StorePath::from(key)).await?),
+            Backend::Local { root } => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                tokio::fs::create_dir_all(root.join(".incoming").join(&id))
+                    .await
+                    .map_err(|e| StorageError::Config(format!("cannot stage an upload: {e}")))?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// A URL the browser `PUT`s part `part` (1-based) of a direct upload to, valid for `ttl`: a presigned
+    /// `UploadPart` on S3, our own signed URL on the local backend.
+    pub async fn part_url(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        base: &str,
+        ttl: Duration,
+    ) -> Result<String, StorageError> {
+        match &*self.backend {
+            Backend::S3 { s3, .. } => {
+                let options = SignedUrlOptions::new()
+                    .with_query([("partNumber", part.to_string()), ("uploadId", upload_id.to_owned())]);
+                Ok(s3.signed_url_opts(http::Method::PUT, &StorePath::from(key), ttl, &options).await?.to_string())
+            }
+            Backend::Local { .. } => {
+                let expires = chrono::Utc::now().timestamp() + i64::try_from(ttl.as_secs()).unwrap_or(3600);
+                let sig = self.part_signature(key, upload_id, part, expires);
+                Ok(format!(
+                    "{}/api/files/{key}?upload={upload_id}&part={part}&expires={expires}&sig={sig}",
+                    base.trim_end_matches('/')
+                ))
+            }
+        }
+    }
+
+    fn part_signature(&self, key: &str, upload_id: &str, part: u32, expires: i64) -> String {
+        self.mac(&[
+            b"part",
+            key.as_bytes(),
+            upload_id.as_bytes(),
+            part.to_string().as_bytes(),
+            expires.to_string().as_bytes(),
+        ])
+    }
+
+    /// Local backend: stores one part sent to a signed part URL (checked here, in constant time), refusing more
+    /// than `limit` bytes. Returns the part's ETag (its SHA-256).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_local_part<S, E>(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        expires: i64,
+        sig: &str,
+        mut body: S,
+        limit: u64,
+    ) -> Result<Option<String>, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let Backend::Local { root } = &*self.backend else { return Ok(None) };
+        let expected = self.part_signature(key, upload_id, part, expires);
+        let valid = expires >= chrono::Utc::now().timestamp()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), sig.as_bytes()))
+            && upload_id.chars().all(|c| c.is_ascii_hexdigit());
+        if !valid {
+            return Ok(None);
+        }
+        let dir = root.join(".incoming").join(upload_id);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let path = dir.join(format!("{part:05}"));
+        let mut file = tokio::fs::File::create(&path).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+            size += chunk.len() as u64;
+            if size > limit {
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err(StorageError::TooLarge { limit });
+            }
+            hasher.update(&chunk);
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|e| StorageError::Interrupted(e.to_string()))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+        Ok(Some(format!("\"{}\"", hex(&hasher.finalize()))))
+    }
+
+    /// Completes a direct upload from its parts' ETags, in part order.
+    pub async fn complete_direct(&self, key: &str, upload_id: &str, etags: Vec<String>) -> Result<(), StorageError> {
+        match &*self.backend {
+            Backend::S3 { s3, .. } => {
+                let parts = etags.into_iter().map(|content_id| PartId { content_id }).collect();
+                s3.complete_multipart(&StorePath::from(key), &upload_id.to_owned(), parts).await?;
+                Ok(())
+            }
+            Backend::Local { root } => {
+                let dir = root.join(".incoming").join(upload_id);
+                let mut parts: Vec<PathBuf> = Vec::new();
+                let mut entries =
+                    tokio::fs::read_dir(&dir).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+                while let Ok(Some(entry)) = entries.next_entry().await {
+                    parts.push(entry.path());
+                }
+                parts.sort();
+                if parts.len() != etags.len() {
+                    return Err(StorageError::Interrupted(format!(
+                        "{} parts sent, {} listed",
+                        parts.len(),
+                        etags.len()
+                    )));
+                }
+                let upload = self.store.put_multipart(&StorePath::from(key)).await?;
+                let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+                for part in &parts {
+                    let bytes = tokio::fs::read(part).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+                    writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                    writer.put(Bytes::from(bytes));
+                }
+                writer.finish().await?;
+                let _ = tokio::fs::remove_dir_all(&dir).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Abandons a direct upload and whatever parts it has.
+    pub async fn abort_direct(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        match &*self.backend {
+            Backend::S3 { s3, .. } => Ok(s3.abort_multipart(&StorePath::from(key), &upload_id.to_owned()).await?),
+            Backend::Local { root } => {
+                let _ = tokio::fs::remove_dir_all(root.join(".incoming").join(upload_id)).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// The first `n` bytes, the size and the SHA-256 of a stored object (read once, streaming).
+    pub async fn inspect(&self, key: &str, n: usize) -> Result<(Bytes, Stored), StorageError> {
+        let result = self.store.get(&StorePath::from(key)).await?;
+        let mut stream = result.into_stream();
+        let mut head = BytesMut::new();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if head.len() < n {
+                head.extend_from_slice(&chunk[..chunk.len().min(n - head.len())]);
+            }
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok((head.freeze(), Stored { size, sha256: hex(&hasher.finalize()) }))
     }
 
     /// The file behind a local download URL, when its signature is right and it has not expired.

@@ -12,6 +12,9 @@ use uuid::Uuid;
 /// The status of a stored upload.
 pub const COMPLETE: &str = "complete";
 
+/// The status of a browser-direct upload whose parts are still arriving.
+pub const PENDING: &str = "pending";
+
 /// A stored upload to record.
 #[derive(Clone, Debug)]
 pub struct NewUpload {
@@ -44,10 +47,66 @@ pub async fn create_upload(db: &impl ConnectionTrait, new: NewUpload) -> Result<
         storage_key: Set(new.storage_key),
         sha256: Set(new.sha256),
         status: Set(COMPLETE.to_owned()),
+        multipart_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
     Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// Records a browser-direct upload that has begun (`pending`, with its multipart id).
+pub async fn create_pending_upload(
+    db: &impl ConnectionTrait,
+    new: NewUpload,
+    multipart_id: &str,
+) -> Result<upload::Model, StoreError> {
+    let now = Utc::now();
+    let row = upload::ActiveModel {
+        id: Set(new.id),
+        user_id: Set(new.user_id),
+        session_id: Set(None),
+        file_name: Set(new.file_name),
+        file_size: Set(new.file_size),
+        mime_type: Set(new.mime_type),
+        storage_key: Set(new.storage_key),
+        sha256: Set(new.sha256),
+        status: Set(PENDING.to_owned()),
+        multipart_id: Set(Some(multipart_id.to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
+}
+
+/// Marks a direct upload complete with what the stored object turned out to be.
+pub async fn complete_upload(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    file_size: i64,
+    mime_type: &str,
+    sha256: &str,
+) -> Result<upload::Model, StoreError> {
+    use sea_orm::ActiveModelTrait;
+    let mut row: upload::ActiveModel = get_upload(db, id).await?.into();
+    row.file_size = Set(file_size);
+    row.mime_type = Set(mime_type.to_owned());
+    row.sha256 = Set(sha256.to_owned());
+    row.status = Set(COMPLETE.to_owned());
+    row.multipart_id = Set(None);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// Direct uploads begun before `before` and never completed (the cleanup job aborts them).
+pub async fn abandoned_uploads(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<upload::Model>, StoreError> {
+    Ok(upload::Entity::find()
+        .filter(upload::Column::Status.eq(PENDING))
+        .filter(upload::Column::CreatedAt.lt(before))
+        .all(db)
+        .await?)
 }
 
 /// The upload with this id, or [`StoreError::NotFound`].
@@ -60,10 +119,11 @@ pub async fn upload_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Optio
     Ok(upload::Entity::find().filter(upload::Column::StorageKey.eq(key)).one(db).await?)
 }
 
-/// A user's uploads, newest first (at most 500).
+/// A user's complete uploads, newest first (at most 500).
 pub async fn list_uploads(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<upload::Model>, StoreError> {
     Ok(upload::Entity::find()
         .filter(upload::Column::UserId.eq(user_id))
+        .filter(upload::Column::Status.eq(COMPLETE))
         .order_by_desc(upload::Column::CreatedAt)
         .order_by_desc(upload::Column::Id)
         .limit(500)
@@ -91,6 +151,7 @@ pub async fn orphaned_uploads(
 ) -> Result<Vec<upload::Model>, StoreError> {
     Ok(upload::Entity::find()
         .filter(upload::Column::SessionId.is_null())
+        .filter(upload::Column::Status.eq(COMPLETE))
         .filter(upload::Column::CreatedAt.lt(before))
         .order_by_asc(upload::Column::CreatedAt)
         .all(db)

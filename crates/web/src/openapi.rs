@@ -16,9 +16,12 @@ use utoipa_swagger_ui::SwaggerUi;
         ingest::ingest_isrc,
         uploads::create,
         uploads::show,
-        uploads::remove
+        uploads::remove,
+        uploads::begin_direct,
+        uploads::part_urls,
+        uploads::complete_direct
     ),
-    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, uploads::UploadView)),
+    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete)),
     tags(
         (name = "ingest", description = "Getting recordings into the catalogue"),
         (name = "operations", description = "Health, readiness and metrics"),

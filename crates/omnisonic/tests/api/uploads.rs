@@ -397,6 +397,126 @@ async fn the_session_page_lists_attaches_and_deletes_uploads(setup: Setup) {
     assert_eq!((tracks.len(), tracks[0].upload_id), (1, None));
 }
 
+/// Sends a direct upload's parts to their URLs; returns the `complete` body.
+async fn send_parts(app: &TestApp, started: &serde_json::Value, file: &[u8]) -> serde_json::Value {
+    let part_size = started["partSize"].as_u64().expect("partSize") as usize;
+    let mut sent = Vec::new();
+    for part in started["parts"].as_array().expect("parts") {
+        let number = part["partNumber"].as_u64().expect("number") as usize;
+        let chunk = file[(number - 1) * part_size..(number * part_size).min(file.len())].to_vec();
+        let response = app.client.put(part["url"].as_str().expect("url")).body(chunk).send().await.expect("put part");
+        assert_eq!(response.status(), 200, "part {number}");
+        let etag = response.headers()["etag"].to_str().expect("ascii").to_owned();
+        sent.push(serde_json::json!({"partNumber": number, "etag": etag}));
+    }
+    serde_json::json!({ "parts": sent })
+}
+
+async fn browser_direct_uploads_assemble_parts_and_check_them(setup: Setup) {
+    let app = &setup.app;
+    app.sign_in("direct@example.test").await;
+    let file = wav(3_000_000); // 6 MB: two parts
+    let started =
+        app.post_json("/api/upload/direct", &serde_json::json!({"name": "direct.wav", "size": file.len()})).await;
+    assert_eq!(started.status(), 201);
+    let started: serde_json::Value = started.json().await.expect("json");
+    assert_eq!(started["parts"].as_array().expect("parts").len(), 2);
+    let id = started["id"].as_str().expect("id").to_owned();
+
+    // A tampered part URL is refused.
+    let first = started["parts"][0]["url"].as_str().expect("url");
+    let tampered = app.client.put(tamper(first)).body(vec![0u8; 10]).send().await.expect("put");
+    assert_eq!(tampered.status(), 403);
+
+    // Resume: fresh URLs for part 2 work as well as the first ones.
+    let fresh: serde_json::Value = app
+        .post_json(&format!("/api/upload/{id}/parts"), &serde_json::json!({"partNumbers": [2]}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(fresh["parts"][0]["partNumber"], 2);
+
+    let complete = send_parts(app, &started, &file).await;
+    let done = app.post_json(&format!("/api/upload/{id}/complete"), &complete).await;
+    assert_eq!(done.status(), 200);
+    let done: serde_json::Value = done.json().await.expect("json");
+    assert_eq!(done["sha256"], sha256_hex(&file));
+    assert_eq!(done["fileSize"], file.len());
+    assert_eq!(done["mimeType"], "audio/x-wav");
+    let downloaded = app
+        .client
+        .get(done["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(sha256_hex(&downloaded), sha256_hex(&file));
+    let again = app.post_json(&format!("/api/upload/{id}/complete"), &complete).await;
+    crate::helpers::expect_problem(again, 409, "conflict").await;
+
+    // Bytes that are not media are refused at completion and deleted.
+    let text = b"not a song at all ".repeat(1000);
+    let started: serde_json::Value = app
+        .post_json("/api/upload/direct", &serde_json::json!({"name": "fake.wav", "size": text.len()}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = started["id"].as_str().expect("id").to_owned();
+    let complete = send_parts(app, &started, &text).await;
+    crate::helpers::expect_problem(
+        app.post_json(&format!("/api/upload/{id}/complete"), &complete).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    crate::helpers::expect_problem(
+        app.browser.client.get(app.url(&format!("/api/upload/{id}"))).send().await.expect("show"),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Over the limit before anything is sent.
+    let huge = app
+        .post_json(
+            "/api/upload/direct",
+            &serde_json::json!({"name": "huge.wav", "size": omnisonic_domain::upload::MAX_UPLOAD_BYTES + 1}),
+        )
+        .await;
+    crate::helpers::expect_problem(huge, 413, "payload_too_large").await;
+
+    // An abandoned direct upload is aborted by the cleanup job after a day.
+    let started: serde_json::Value = app
+        .post_json("/api/upload/direct", &serde_json::json!({"name": "left.wav", "size": 100}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let abandoned = uuid::Uuid::parse_str(started["id"].as_str().expect("id")).expect("uuid");
+    {
+        use sea_orm::{
+            ConnectionTrait,
+            sea_query::{Alias, Expr, ExprTrait, Query},
+        };
+        let update = Query::update()
+            .table(Alias::new("uploads"))
+            .value(Alias::new("created_at"), chrono::Utc::now() - chrono::Duration::days(2))
+            .and_where(Expr::col(Alias::new("id")).eq(abandoned))
+            .to_owned();
+        app.db.execute(&update).await.expect("age");
+    }
+    let storage = omnisonic_platform::Storage::new(&setup.storage, b"test").expect("storage");
+    let report =
+        omnisonic::jobs::cleanup_uploads(&app.db, &storage, omnisonic::jobs::ORPHAN_AGE, false).await.expect("cleanup");
+    assert_eq!(report.aborted, 1);
+    assert!(omnisonic_store::uploads::get_upload(&app.db, abandoned).await.is_err());
+    assert_eq!(upload_count(app).await, 1, "only the completed direct upload");
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         $(
@@ -432,4 +552,5 @@ on_every_backend!(
     large_files_go_multipart_and_bad_input_leaves_nothing,
     cleanup_removes_only_old_unused_uploads,
     the_session_page_lists_attaches_and_deletes_uploads,
+    browser_direct_uploads_assemble_parts_and_check_them,
 );

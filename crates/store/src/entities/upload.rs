@@ -23,8 +23,10 @@ pub struct Model {
     pub storage_key: String,
     /// Hex SHA-256 of the content.
     pub sha256: String,
-    /// `complete` (rows are written once the object is stored).
+    /// `complete`, or `pending` for a browser-direct upload whose parts are still arriving.
     pub status: String,
+    /// The storage's multipart upload id while `pending`.
+    pub multipart_id: Option<String>,
     /// When the row was created.
     pub created_at: DateTimeUtc,
     /// When the row last changed.

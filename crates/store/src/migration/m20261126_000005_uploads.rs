@@ -1,4 +1,5 @@
-//! Uploaded files (spec 1.2's `Upload`), plus `sha256`, the studio session that uses the file, and a status.
+//! Uploaded files (spec 1.2's `Upload`), plus `sha256`, the studio session that uses the file, a status, and the
+//! multipart upload id of a browser-direct upload still in progress.
 
 use super::{timestamp, uuid_pk};
 use sea_orm_migration::prelude::*;
@@ -18,6 +19,7 @@ enum Uploads {
     StorageKey,
     Sha256,
     Status,
+    MultipartId,
     CreatedAt,
     UpdatedAt,
 }
@@ -41,6 +43,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Uploads::StorageKey).string_len(255).not_null())
                 .col(ColumnDef::new(Uploads::Sha256).string_len(64).not_null())
                 .col(ColumnDef::new(Uploads::Status).string_len(16).not_null())
+                .col(ColumnDef::new(Uploads::MultipartId).string_len(1024))
                 .col(timestamp(Uploads::CreatedAt))
                 .col(timestamp(Uploads::UpdatedAt))
                 .foreign_key(

@@ -18,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use omnisonic_domain::upload::{MAX_UPLOAD_BYTES, SNIFF_BYTES, display_name, sniff};
 use omnisonic_platform::StorageError;
+use omnisonic_platform::storage::PART_BYTES;
 use omnisonic_store::entities::upload;
 use omnisonic_store::uploads::{self as store, NewUpload};
 use serde::{Deserialize, Serialize};
@@ -33,9 +34,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         // The limit is ours (counted while streaming), not axum's default.
         .route("/api/upload", post(create).layer(DefaultBodyLimit::disable()))
+        .route("/api/upload/direct", post(begin_direct))
         .route("/api/upload/{id}", get(show).delete(remove))
         .route("/api/upload/{id}/delete", post(remove))
-        .route("/api/files/{*key}", get(download))
+        .route("/api/upload/{id}/parts", post(part_urls))
+        .route("/api/upload/{id}/complete", post(complete_direct))
+        .route("/api/files/{*key}", get(download).put(put_part).layer(DefaultBodyLimit::disable()))
 }
 
 /// Query of `POST /api/upload`.
@@ -236,5 +240,227 @@ async fn download(
             response
         }
         Err(never) => match never {},
+    }
+}
+
+/// Body of `POST /api/upload/direct`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DirectStart {
+    /// Original file name.
+    #[serde(default)]
+    pub name: String,
+    /// Size in bytes (decides the number of parts; at most 100 MB).
+    pub size: u64,
+}
+
+/// One part to `PUT`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartUrl {
+    /// 1-based part number.
+    pub part_number: u32,
+    /// Where to `PUT` the part's bytes (valid for an hour); the response's `ETag` goes into `complete`.
+    pub url: String,
+}
+
+/// Answer of `POST /api/upload/direct` and `…/parts`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectUpload {
+    /// Upload id.
+    pub id: Uuid,
+    /// Bytes per part (the last part may be shorter).
+    pub part_size: u64,
+    /// The parts' URLs.
+    pub parts: Vec<PartUrl>,
+}
+
+/// Body of `POST /api/upload/{id}/parts`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartRequest {
+    /// The part numbers to get fresh URLs for.
+    pub part_numbers: Vec<u32>,
+}
+
+/// One sent part.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SentPart {
+    /// 1-based part number.
+    pub part_number: u32,
+    /// The `ETag` the part's `PUT` answered.
+    pub etag: String,
+}
+
+/// Body of `POST /api/upload/{id}/complete`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DirectComplete {
+    /// Every part, in any order.
+    pub parts: Vec<SentPart>,
+}
+
+fn part_count(size: u64) -> u32 {
+    u32::try_from(size.div_ceil(PART_BYTES as u64)).unwrap_or(u32::MAX).max(1)
+}
+
+async fn urls_for(
+    state: &AppState,
+    key: &str,
+    multipart_id: &str,
+    parts: impl Iterator<Item = u32>,
+) -> Result<Vec<PartUrl>, ApiError> {
+    let base = state.auth.config.public_url.as_str();
+    let mut urls = Vec::new();
+    for part_number in parts {
+        let url = state.storage.part_url(key, multipart_id, part_number, base, DOWNLOAD_URL_TTL).await?;
+        urls.push(PartUrl { part_number, url });
+    }
+    Ok(urls)
+}
+
+/// Starts a browser-direct upload: presigned part URLs, so the bytes need not pass through the app.
+#[utoipa::path(post, path = "/api/upload/direct", tag = "uploads", request_body = DirectStart, responses(
+    (status = 201, description = "Send the parts, then complete", body = DirectUpload),
+    (status = 413, description = "Over 100 MB", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn begin_direct(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    crate::extract::ApiJson(start): crate::extract::ApiJson<DirectStart>,
+) -> Result<(StatusCode, Json<DirectUpload>), ApiError> {
+    if start.size > MAX_UPLOAD_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if start.size == 0 {
+        let mut errors = omnisonic_domain::ValidationErrors::default();
+        errors.add("size", "must be at least 1 byte");
+        return Err(ApiError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
+    let key = format!("uploads/{}/{id}", me.user.id);
+    let multipart_id = state.storage.begin_direct(&key).await?;
+    let new = NewUpload {
+        id,
+        user_id: me.user.id,
+        file_name: display_name(&start.name),
+        file_size: i64::try_from(start.size).unwrap_or(i64::MAX),
+        mime_type: "application/octet-stream".to_owned(),
+        storage_key: key.clone(),
+        sha256: String::new(),
+    };
+    store::create_pending_upload(&state.db, new, &multipart_id).await?;
+    let parts = urls_for(&state, &key, &multipart_id, 1..=part_count(start.size)).await?;
+    Ok((StatusCode::CREATED, Json(DirectUpload { id, part_size: PART_BYTES as u64, parts })))
+}
+
+/// A pending direct upload of `me`'s.
+async fn pending(
+    state: &AppState,
+    me: &crate::auth::SignedIn,
+    raw_id: &str,
+) -> Result<(upload::Model, String), ApiError> {
+    let row = owned(state, me, raw_id).await?;
+    match (&row.multipart_id, row.status.as_str()) {
+        (Some(multipart_id), store::PENDING) => {
+            let multipart_id = multipart_id.clone();
+            Ok((row, multipart_id))
+        }
+        _ => Err(ApiError::Conflict("this upload is already complete".to_owned())),
+    }
+}
+
+/// Fresh part URLs for a pending direct upload (to resume after an interruption).
+#[utoipa::path(post, path = "/api/upload/{id}/parts", tag = "uploads", request_body = PartRequest, responses(
+    (status = 200, description = "Fresh URLs", body = DirectUpload),
+))]
+pub async fn part_urls(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Path(id): Path<String>,
+    crate::extract::ApiJson(request): crate::extract::ApiJson<PartRequest>,
+) -> Result<Json<DirectUpload>, ApiError> {
+    let (row, multipart_id) = pending(&state, &me, &id).await?;
+    let count = part_count(u64::try_from(row.file_size).unwrap_or(0));
+    if request.part_numbers.iter().any(|n| *n == 0 || *n > count) {
+        let mut errors = omnisonic_domain::ValidationErrors::default();
+        errors.add("partNumbers", format!("must be between 1 and {count}"));
+        return Err(ApiError::Validation(errors));
+    }
+    let parts = urls_for(&state, &row.storage_key, &multipart_id, request.part_numbers.into_iter()).await?;
+    Ok(Json(DirectUpload { id: row.id, part_size: PART_BYTES as u64, parts }))
+}
+
+/// Assembles the parts, then checks the file like any upload (size, media by its bytes); refused files are
+/// deleted.
+#[utoipa::path(post, path = "/api/upload/{id}/complete", tag = "uploads", request_body = DirectComplete, responses(
+    (status = 200, description = "Stored", body = UploadView),
+    (status = 413, description = "Over 100 MB", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 415, description = "Not audio, image or video", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn complete_direct(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Path(id): Path<String>,
+    crate::extract::ApiJson(mut complete): crate::extract::ApiJson<DirectComplete>,
+) -> Result<Json<UploadView>, ApiError> {
+    let (row, multipart_id) = pending(&state, &me, &id).await?;
+    complete.parts.sort_by_key(|p| p.part_number);
+    let expected: Vec<u32> = (1..=complete.parts.len() as u32).collect();
+    let numbers: Vec<u32> = complete.parts.iter().map(|p| p.part_number).collect();
+    if complete.parts.is_empty() || numbers != expected {
+        let mut errors = omnisonic_domain::ValidationErrors::default();
+        errors.add("parts", "must list parts 1, 2, … without gaps");
+        return Err(ApiError::Validation(errors));
+    }
+    let etags = complete.parts.into_iter().map(|p| p.etag).collect();
+    state.storage.complete_direct(&row.storage_key, &multipart_id, etags).await?;
+    let (head, stored) = state.storage.inspect(&row.storage_key, SNIFF_BYTES).await?;
+    let refusal = if stored.size > MAX_UPLOAD_BYTES {
+        Some(ApiError::PayloadTooLarge)
+    } else if sniff(&head).is_none() {
+        Some(ApiError::UnsupportedMediaType(
+            "the file is not audio, image or video (judged by its content, not its name)".to_owned(),
+        ))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        state.storage.delete(&row.storage_key).await?;
+        store::delete_upload(&state.db, row.id).await?;
+        return Err(refusal);
+    }
+    let mime = sniff(&head).map_or("application/octet-stream", |(_, mime)| mime);
+    let size = i64::try_from(stored.size).unwrap_or(i64::MAX);
+    let done = store::complete_upload(&state.db, row.id, size, mime, &stored.sha256).await?;
+    tracing::info!(upload_id = %done.id, size, "direct upload completed");
+    Ok(Json(view(&state, done).await?))
+}
+
+/// Local backend: receives one part of a direct upload at its signed URL (the URL is the permission).
+async fn put_part(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let part = query.get("part").and_then(|p| p.parse::<u32>().ok());
+    let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
+    let (Some(upload_id), Some(part), Some(expires), Some(sig)) =
+        (query.get("upload"), part, expires, query.get("sig"))
+    else {
+        return ApiError::Forbidden("this upload link is missing its signature".to_owned()).into_response();
+    };
+    let body = request.into_body().into_data_stream();
+    match state.storage.put_local_part(&key, upload_id, part, expires, sig, body, MAX_UPLOAD_BYTES).await {
+        Ok(Some(etag)) => {
+            let mut response = StatusCode::OK.into_response();
+            if let Ok(value) = HeaderValue::from_str(&etag) {
+                response.headers_mut().insert(header::ETAG, value);
+            }
+            response
+        }
+        Ok(None) => ApiError::Forbidden("this upload link is invalid or has expired".to_owned()).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
