@@ -318,7 +318,7 @@ impl Storage {
         match &*self.backend {
             Backend::S3 { s3, .. } => Ok(s3.create_multipart(&StorePath::from(key)).await?),
             Backend::Local { root } => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
+                let id = uuid::Uuid::now_v7().simple().to_string();
                 tokio::fs::create_dir_all(root.join(".incoming").join(&id))
                     .await
                     .map_err(|e| StorageError::Config(format!("cannot stage an upload: {e}")))?;
@@ -494,5 +494,27 @@ impl Storage {
         let path = StorePath::parse(key).ok()?;
         let file = path.parts().fold(root.clone(), |dir, part| dir.join(part.as_ref()));
         file.starts_with(root).then_some(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_links_expire_and_cannot_be_altered() {
+        let dir = tempfile::tempdir().expect("dir");
+        let storage =
+            Storage::new(&StorageConfig::Local { root: dir.path().to_path_buf() }, b"secret").expect("storage");
+        let key = "uploads/a/b";
+        let now = chrono::Utc::now().timestamp();
+        let valid = storage.local_signature(key, now + 60);
+        assert!(storage.verify_local(key, now + 60, &valid).is_some());
+        let expired = storage.local_signature(key, now - 1);
+        assert!(storage.verify_local(key, now - 1, &expired).is_none(), "expired");
+        assert!(storage.verify_local(key, now + 120, &valid).is_none(), "expiry moved");
+        assert!(storage.verify_local("uploads/a/c", now + 60, &valid).is_none(), "another key");
+        let other = Storage::new(&StorageConfig::Local { root: dir.path().to_path_buf() }, b"other").expect("storage");
+        assert!(other.verify_local(key, now + 60, &valid).is_none(), "another secret");
     }
 }
