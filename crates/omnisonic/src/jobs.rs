@@ -59,9 +59,13 @@ pub async fn cleanup_uploads(
     let abandoned_cutoff = chrono::Utc::now() - chrono::Duration::from_std(ABANDONED_AGE)?;
     for upload in store::abandoned_uploads(db, abandoned_cutoff).await? {
         if !dry_run {
-            if let Some(multipart_id) = &upload.multipart_id
-                && let Err(err) = storage.abort_direct(&upload.storage_key, multipart_id).await
-            {
+            // Abort the parts, and delete the object too: a completion that got as far as assembling it but no
+            // further leaves one behind.
+            let aborted = match &upload.multipart_id {
+                Some(multipart_id) => storage.abort_direct(&upload.storage_key, multipart_id).await,
+                None => Ok(()),
+            };
+            if let Err(err) = aborted.and(storage.delete(&upload.storage_key).await) {
                 tracing::warn!(upload_id = %upload.id, error = %err, "cleanup could not abort a multipart upload");
                 report.failed += 1;
                 continue;

@@ -341,14 +341,22 @@ impl Settings {
 
     /// The app secret: `AUTH_SECRET`, else `NEXTAUTH_SECRET`, else a random key kept in `<data dir>/secret.key`.
     pub fn app_secret(&self) -> anyhow::Result<Vec<u8>> {
-        if let Some(secret) = &self.auth_secret {
-            return Ok(secret.0.as_bytes().to_vec());
-        }
-        if let Some(secret) = std::env::var("NEXTAUTH_SECRET").ok().filter(|v| !v.is_empty()) {
+        const MIN: usize = 16;
+        let given = self.auth_secret.as_ref().map(|s| s.0.clone()).or_else(|| std::env::var("NEXTAUTH_SECRET").ok());
+        if let Some(secret) = given.filter(|v| !v.is_empty()) {
+            if secret.len() < MIN {
+                bail!("AUTH_SECRET must be at least {MIN} characters (e.g. `openssl rand -base64 32`)");
+            }
             return Ok(secret.into_bytes());
         }
         let path = self.data_dir.join("secret.key");
         if let Ok(existing) = std::fs::read(&path) {
+            if existing.len() < MIN {
+                bail!(
+                    "{} is shorter than {MIN} bytes (a crash while creating it?): delete it to get a new one",
+                    path.display()
+                );
+            }
             return Ok(existing);
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| format!("create {}", self.data_dir.display()))?;

@@ -334,11 +334,16 @@ impl Storage {
 
     /// A URL the browser `PUT`s part `part` (1-based) of a direct upload to, valid for `ttl`: a presigned
     /// `UploadPart` on S3, our own signed URL on the local backend.
+    ///
+    /// Locally the URL is bound to the part's exact `length` (part of our signature). S3 presigned `UploadPart`
+    /// URLs cannot bind a length (object_store reserves `Content-Length`), so there the assembled size is checked
+    /// against the declared one on completion, before anything reads the object.
     pub async fn part_url(
         &self,
         key: &str,
         upload_id: &str,
         part: u32,
+        length: u64,
         base: &str,
         ttl: Duration,
     ) -> Result<String, StorageError> {
@@ -350,46 +355,49 @@ impl Storage {
             }
             Backend::Local { .. } => {
                 let expires = chrono::Utc::now().timestamp() + i64::try_from(ttl.as_secs()).unwrap_or(3600);
-                let sig = self.part_signature(key, upload_id, part, expires);
+                let sig = self.part_signature(key, upload_id, part, length, expires);
                 Ok(format!(
-                    "{}/api/files/{key}?upload={upload_id}&part={part}&expires={expires}&sig={sig}",
+                    "{}/api/files/{key}?upload={upload_id}&part={part}&length={length}&expires={expires}&sig={sig}",
                     base.trim_end_matches('/')
                 ))
             }
         }
     }
 
-    fn part_signature(&self, key: &str, upload_id: &str, part: u32, expires: i64) -> String {
+    fn part_signature(&self, key: &str, upload_id: &str, part: u32, length: u64, expires: i64) -> String {
+        let (part, length, expires) = (part.to_string(), length.to_string(), expires.to_string());
         self.mac(&[
             b"part",
             key.as_bytes(),
             upload_id.as_bytes(),
-            part.to_string().as_bytes(),
-            expires.to_string().as_bytes(),
+            part.as_bytes(),
+            length.as_bytes(),
+            expires.as_bytes(),
         ])
     }
 
-    /// Local backend: stores one part sent to a signed part URL (checked here, in constant time), refusing more
-    /// than `limit` bytes. Returns the part's ETag (its SHA-256).
+    /// Local backend: stores one part sent to a signed part URL (checked here, in constant time); the body must be
+    /// exactly the signed `length`. Returns the part's ETag (its SHA-256).
     #[allow(clippy::too_many_arguments)]
     pub async fn put_local_part<S, E>(
         &self,
         key: &str,
         upload_id: &str,
         part: u32,
+        length: u64,
         expires: i64,
         sig: &str,
         mut body: S,
-        limit: u64,
     ) -> Result<Option<String>, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
         let Backend::Local { root } = &*self.backend else { return Ok(None) };
-        let expected = self.part_signature(key, upload_id, part, expires);
+        let expected = self.part_signature(key, upload_id, part, length, expires);
         let valid = expires >= chrono::Utc::now().timestamp()
             && bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), sig.as_bytes()))
+            && !upload_id.is_empty()
             && upload_id.chars().all(|c| c.is_ascii_hexdigit());
         if !valid {
             return Ok(None);
@@ -399,23 +407,34 @@ impl Storage {
             return Ok(None);
         }
         let path = dir.join(format!("{part:05}"));
-        let mut file = tokio::fs::File::create(&path).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| StorageError::Interrupted(e.to_string()))?;
-            size += chunk.len() as u64;
-            if size > limit {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(StorageError::TooLarge { limit });
+        let written = async {
+            let mut file =
+                tokio::fs::File::create(&path).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+                size += chunk.len() as u64;
+                if size > length {
+                    return Err(StorageError::TooLarge { limit: length });
+                }
+                hasher.update(&chunk);
+                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                    .await
+                    .map_err(|e| StorageError::Interrupted(e.to_string()))?;
             }
-            hasher.update(&chunk);
-            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
-                .await
-                .map_err(|e| StorageError::Interrupted(e.to_string()))?;
+            if size != length {
+                return Err(StorageError::Interrupted(format!("part {part} has {size} of {length} bytes")));
+            }
+            tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+            Ok(format!("\"{}\"", hex(&hasher.finalize())))
         }
-        tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
-        Ok(Some(format!("\"{}\"", hex(&hasher.finalize()))))
+        .await;
+        if written.is_err() {
+            // A broken-off or oversized part must not be assembled later.
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+        written.map(Some)
     }
 
     /// Completes a direct upload from its parts' ETags, in part order.
@@ -456,15 +475,25 @@ impl Storage {
         }
     }
 
-    /// Abandons a direct upload and whatever parts it has.
+    /// Abandons a direct upload and whatever parts it has (one already gone is fine).
     pub async fn abort_direct(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         match &*self.backend {
-            Backend::S3 { s3, .. } => Ok(s3.abort_multipart(&StorePath::from(key), &upload_id.to_owned()).await?),
+            Backend::S3 { s3, .. } => match s3.abort_multipart(&StorePath::from(key), &upload_id.to_owned()).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(err) => Err(err.into()),
+            },
             Backend::Local { root } => {
-                let _ = tokio::fs::remove_dir_all(root.join(".incoming").join(upload_id)).await;
+                if !upload_id.is_empty() && upload_id.chars().all(|c| c.is_ascii_hexdigit()) {
+                    let _ = tokio::fs::remove_dir_all(root.join(".incoming").join(upload_id)).await;
+                }
                 Ok(())
             }
         }
+    }
+
+    /// The size of a stored object.
+    pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        Ok(self.store.head(&StorePath::from(key)).await?.size)
     }
 
     /// The first `n` bytes, the size and the SHA-256 of a stored object (read once, streaming).

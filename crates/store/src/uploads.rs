@@ -78,6 +78,32 @@ pub async fn create_pending_upload(
     Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
 }
 
+/// The status of a direct upload whose parts are being assembled.
+pub const COMPLETING: &str = "completing";
+
+/// Claims a pending direct upload for completion; `false` when it is not pending (completed, being completed
+/// by another request, or deleted).
+pub async fn claim_for_completion(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    let claimed = upload::Entity::update_many()
+        .col_expr(upload::Column::Status, sea_orm::sea_query::Expr::value(COMPLETING))
+        .filter(upload::Column::Id.eq(id))
+        .filter(upload::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// Gives a claimed upload back (`pending` again) after a completion that could not finish.
+pub async fn release_claim(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    upload::Entity::update_many()
+        .col_expr(upload::Column::Status, sea_orm::sea_query::Expr::value(PENDING))
+        .filter(upload::Column::Id.eq(id))
+        .filter(upload::Column::Status.eq(COMPLETING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Marks a direct upload complete with what the stored object turned out to be.
 pub async fn complete_upload(
     db: &impl ConnectionTrait,
@@ -103,7 +129,7 @@ pub async fn abandoned_uploads(
     before: DateTime<Utc>,
 ) -> Result<Vec<upload::Model>, StoreError> {
     Ok(upload::Entity::find()
-        .filter(upload::Column::Status.eq(PENDING))
+        .filter(upload::Column::Status.is_in([PENDING, COMPLETING]))
         .filter(upload::Column::CreatedAt.lt(before))
         .all(db)
         .await?)
@@ -144,7 +170,8 @@ pub async fn delete_upload(db: &DatabaseConnection, id: Uuid) -> Result<(), Stor
     Ok(())
 }
 
-/// Uploads no studio session uses that were created before `before` (the cleanup job's candidates).
+/// Uploads no studio session and no track uses that were created before `before` (the cleanup job's
+/// candidates). A track counts even when its session link was overwritten by a later attachment.
 pub async fn orphaned_uploads(
     db: &impl ConnectionTrait,
     before: DateTime<Utc>,
@@ -153,6 +180,15 @@ pub async fn orphaned_uploads(
         .filter(upload::Column::SessionId.is_null())
         .filter(upload::Column::Status.eq(COMPLETE))
         .filter(upload::Column::CreatedAt.lt(before))
+        .filter(
+            upload::Column::Id.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(track::Column::UploadId)
+                    .from(track::Entity)
+                    .and_where(track::Column::UploadId.is_not_null())
+                    .to_owned(),
+            ),
+        )
         .order_by_asc(upload::Column::CreatedAt)
         .all(db)
         .await?)

@@ -145,6 +145,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     statements: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
+    _data_dir: Option<tempfile::TempDir>,
     // Declared last: dropped after the server stopped.
     _database: TestDatabase,
 }
@@ -259,8 +260,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, settings(&[])).await
 }
 
-/// Like [`spawn_app`] with the given settings (their `bind` is used as is).
-pub async fn spawn_app_with(backend: Backend, settings: omnisonic::settings::Settings) -> Option<TestApp> {
+/// Like [`spawn_app`] with the given settings (their `bind` is used as is). Without a `--data-dir` the app gets a
+/// temporary one, so no test writes into the working tree.
+pub async fn spawn_app_with(backend: Backend, mut settings: omnisonic::settings::Settings) -> Option<TestApp> {
+    let mut data_dir = None;
+    if settings.data_dir == std::path::Path::new("data") {
+        let dir = tempfile::tempdir().expect("data dir");
+        settings.data_dir = dir.path().to_path_buf();
+        data_dir = Some(dir);
+    }
     let (url, database) = create_database(backend).await?;
     let mut db = omnisonic_store::connect(&url, 8).await.expect("connect test database");
     omnisonic_store::migrate(&db).await.expect("migrate");
@@ -280,7 +288,16 @@ pub async fn spawn_app_with(backend: Backend, settings: omnisonic::settings::Set
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let browser = Browser::new(address);
-    Some(TestApp { address, client, browser, db, statements, shutdown: Some(tx), _database: database })
+    Some(TestApp {
+        address,
+        client,
+        browser,
+        db,
+        statements,
+        shutdown: Some(tx),
+        _data_dir: data_dir,
+        _database: database,
+    })
 }
 
 /// Declares each test once and runs it on both backends.

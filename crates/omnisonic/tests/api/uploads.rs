@@ -326,7 +326,17 @@ async fn cleanup_removes_only_old_unused_uploads(setup: Setup) {
     )
     .await
     .expect("session");
-    omnisonic_store::uploads::attach_to_session(&app.db, ids[1], session.id).await.expect("attach");
+    // The "used" upload plays in a track, and its session link is gone (as when it was attached again to a
+    // session that was later deleted): the track still counts as a use.
+    let track = omnisonic_domain::studio::TrackInput {
+        name: "Kick".into(),
+        gain_db: 0.0,
+        pan: 0.0,
+        mute: false,
+        solo: false,
+        start_offset_samples: 0,
+    };
+    omnisonic_store::studio::add_track(&app.db, session.id, &track, Some(ids[1])).await.expect("track");
     {
         use sea_orm::{
             ConnectionTrait,
@@ -336,6 +346,7 @@ async fn cleanup_removes_only_old_unused_uploads(setup: Setup) {
         let update = Query::update()
             .table(Alias::new("uploads"))
             .value(Alias::new("created_at"), long_ago)
+            .value(Alias::new("session_id"), Option::<uuid::Uuid>::None)
             .and_where(Expr::col(Alias::new("id")).is_in([ids[0], ids[1]]))
             .to_owned();
         app.db.execute(&update).await.expect("age two uploads");
@@ -428,6 +439,38 @@ async fn browser_direct_uploads_assemble_parts_and_check_them(setup: Setup) {
     let tampered = app.client.put(tamper(first)).body(vec![0u8; 10]).send().await.expect("put");
     assert_eq!(tampered.status(), 403);
 
+    if first.contains("sig=") {
+        // Local: the part URL is bound to the part's exact length.
+        let oversized = app.client.put(first).body(vec![0u8; 5 * 1024 * 1024 + 1]).send().await.expect("put");
+        assert_eq!(oversized.status(), 413);
+    } else {
+        // S3 cannot bind the length into the URL: parts that do not add up to the declared size are refused at
+        // completion, and the object and row go.
+        let started: serde_json::Value = app
+            .post_json("/api/upload/direct", &serde_json::json!({"name": "liar.wav", "size": 100}))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let liar = started["id"].as_str().expect("id").to_owned();
+        let response =
+            app.client.put(started["parts"][0]["url"].as_str().expect("url")).body(wav(100)).send().await.expect("put");
+        let etag = response.headers()["etag"].to_str().expect("ascii").to_owned();
+        let complete = serde_json::json!({"parts": [{"partNumber": 1, "etag": etag}]});
+        crate::helpers::expect_problem(
+            app.post_json(&format!("/api/upload/{liar}/complete"), &complete).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        crate::helpers::expect_problem(
+            app.browser.client.get(app.url(&format!("/api/upload/{liar}"))).send().await.expect("show"),
+            404,
+            "not_found",
+        )
+        .await;
+    }
+
     // Resume: fresh URLs for part 2 work as well as the first ones.
     let fresh: serde_json::Value = app
         .post_json(&format!("/api/upload/{id}/parts"), &serde_json::json!({"partNumbers": [2]}))
@@ -438,6 +481,14 @@ async fn browser_direct_uploads_assemble_parts_and_check_them(setup: Setup) {
     assert_eq!(fresh["parts"][0]["partNumber"], 2);
 
     let complete = send_parts(app, &started, &file).await;
+    // Completing with a part missing is refused and leaves the upload pending, so it can still be completed.
+    let partial = serde_json::json!({ "parts": [complete["parts"][0].clone()] });
+    crate::helpers::expect_problem(
+        app.post_json(&format!("/api/upload/{id}/complete"), &partial).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     let done = app.post_json(&format!("/api/upload/{id}/complete"), &complete).await;
     assert_eq!(done.status(), 200);
     let done: serde_json::Value = done.json().await.expect("json");

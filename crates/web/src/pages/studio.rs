@@ -507,7 +507,11 @@ async fn delete_upload(
         }
         Err(err) => return page_error(err, &uri),
     };
-    if let Err(err) = state.storage.delete(&upload.storage_key).await {
+    let aborted = match upload.multipart_id.as_deref() {
+        Some(multipart_id) => state.storage.abort_direct(&upload.storage_key, multipart_id).await,
+        None => Ok(()),
+    };
+    if let Err(err) = aborted.and(state.storage.delete(&upload.storage_key).await) {
         tracing::error!(error = %err, "could not delete an upload's object");
         return super::server_error_page();
     }

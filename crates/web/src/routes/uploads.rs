@@ -194,6 +194,9 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let row = owned(&state, &me, &id).await?;
+    if let Some(multipart_id) = row.multipart_id.as_deref() {
+        state.storage.abort_direct(&row.storage_key, multipart_id).await?;
+    }
     state.storage.delete(&row.storage_key).await?;
     store::delete_upload(&state.db, row.id).await?;
     tracing::info!(upload_id = %row.id, "upload deleted");
@@ -304,16 +307,24 @@ fn part_count(size: u64) -> u32 {
     u32::try_from(size.div_ceil(PART_BYTES as u64)).unwrap_or(u32::MAX).max(1)
 }
 
+/// The exact length of part `part` (1-based) of a `size`-byte upload.
+fn part_length(size: u64, part: u32) -> u64 {
+    let start = u64::from(part.saturating_sub(1)) * PART_BYTES as u64;
+    size.saturating_sub(start).min(PART_BYTES as u64)
+}
+
 async fn urls_for(
     state: &AppState,
     key: &str,
     multipart_id: &str,
+    size: u64,
     parts: impl Iterator<Item = u32>,
 ) -> Result<Vec<PartUrl>, ApiError> {
     let base = state.auth.config.public_url.as_str();
     let mut urls = Vec::new();
     for part_number in parts {
-        let url = state.storage.part_url(key, multipart_id, part_number, base, DOWNLOAD_URL_TTL).await?;
+        let length = part_length(size, part_number);
+        let url = state.storage.part_url(key, multipart_id, part_number, length, base, DOWNLOAD_URL_TTL).await?;
         urls.push(PartUrl { part_number, url });
     }
     Ok(urls)
@@ -350,7 +361,7 @@ pub async fn begin_direct(
         sha256: String::new(),
     };
     store::create_pending_upload(&state.db, new, &multipart_id).await?;
-    let parts = urls_for(&state, &key, &multipart_id, 1..=part_count(start.size)).await?;
+    let parts = urls_for(&state, &key, &multipart_id, start.size, 1..=part_count(start.size)).await?;
     Ok((StatusCode::CREATED, Json(DirectUpload { id, part_size: PART_BYTES as u64, parts })))
 }
 
@@ -387,7 +398,8 @@ pub async fn part_urls(
         errors.add("partNumbers", format!("must be between 1 and {count}"));
         return Err(ApiError::Validation(errors));
     }
-    let parts = urls_for(&state, &row.storage_key, &multipart_id, request.part_numbers.into_iter()).await?;
+    let size = u64::try_from(row.file_size).unwrap_or(0);
+    let parts = urls_for(&state, &row.storage_key, &multipart_id, size, request.part_numbers.into_iter()).await?;
     Ok(Json(DirectUpload { id: row.id, part_size: PART_BYTES as u64, parts }))
 }
 
@@ -405,17 +417,49 @@ pub async fn complete_direct(
     crate::extract::ApiJson(mut complete): crate::extract::ApiJson<DirectComplete>,
 ) -> Result<Json<UploadView>, ApiError> {
     let (row, multipart_id) = pending(&state, &me, &id).await?;
+    // Claim it: of two racing completes (or a complete and a delete), only one goes on.
+    if !store::claim_for_completion(&state.db, row.id).await? {
+        return Err(ApiError::Conflict("this upload is already being completed or was deleted".to_owned()));
+    }
     complete.parts.sort_by_key(|p| p.part_number);
     let expected: Vec<u32> = (1..=complete.parts.len() as u32).collect();
     let numbers: Vec<u32> = complete.parts.iter().map(|p| p.part_number).collect();
-    if complete.parts.is_empty() || numbers != expected {
+    let size = u64::try_from(row.file_size).unwrap_or(0);
+    if complete.parts.is_empty() || numbers != expected || expected.len() as u32 != part_count(size) {
+        store::release_claim(&state.db, row.id).await?;
         let mut errors = omnisonic_domain::ValidationErrors::default();
-        errors.add("parts", "must list parts 1, 2, … without gaps");
+        errors.add("parts", format!("must list parts 1 to {} without gaps", part_count(size)));
         return Err(ApiError::Validation(errors));
     }
     let etags = complete.parts.into_iter().map(|p| p.etag).collect();
-    state.storage.complete_direct(&row.storage_key, &multipart_id, etags).await?;
-    let (head, stored) = state.storage.inspect(&row.storage_key, SNIFF_BYTES).await?;
+    if let Err(err) = state.storage.complete_direct(&row.storage_key, &multipart_id, etags).await {
+        // Still pending: the client may send the missing parts again, or the cleanup job aborts it.
+        store::release_claim(&state.db, row.id).await?;
+        return Err(err.into());
+    }
+    // The assembled size must be the declared one (which is within the limit) before anything reads the object.
+    let assembled = state.storage.size(&row.storage_key).await;
+    if assembled.as_ref().map_or(true, |actual| *actual != size) {
+        let _ = state.storage.delete(&row.storage_key).await;
+        store::delete_upload(&state.db, row.id).await?;
+        return Err(match assembled {
+            Ok(actual) if actual > MAX_UPLOAD_BYTES => ApiError::PayloadTooLarge,
+            Ok(actual) => {
+                let mut errors = omnisonic_domain::ValidationErrors::default();
+                errors.add("parts", format!("add up to {actual} bytes, not the {size} declared"));
+                ApiError::Validation(errors)
+            }
+            Err(err) => err.into(),
+        });
+    }
+    let (head, stored) = match state.storage.inspect(&row.storage_key, SNIFF_BYTES).await {
+        Ok(found) => found,
+        Err(err) => {
+            let _ = state.storage.delete(&row.storage_key).await;
+            store::delete_upload(&state.db, row.id).await?;
+            return Err(err.into());
+        }
+    };
     let refusal = if stored.size > MAX_UPLOAD_BYTES {
         Some(ApiError::PayloadTooLarge)
     } else if sniff(&head).is_none() {
@@ -445,14 +489,15 @@ async fn put_part(
     request: Request,
 ) -> Response {
     let part = query.get("part").and_then(|p| p.parse::<u32>().ok());
+    let length = query.get("length").and_then(|l| l.parse::<u64>().ok());
     let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
-    let (Some(upload_id), Some(part), Some(expires), Some(sig)) =
-        (query.get("upload"), part, expires, query.get("sig"))
+    let (Some(upload_id), Some(part), Some(length), Some(expires), Some(sig)) =
+        (query.get("upload"), part, length, expires, query.get("sig"))
     else {
         return ApiError::Forbidden("this upload link is missing its signature".to_owned()).into_response();
     };
     let body = request.into_body().into_data_stream();
-    match state.storage.put_local_part(&key, upload_id, part, expires, sig, body, MAX_UPLOAD_BYTES).await {
+    match state.storage.put_local_part(&key, upload_id, part, length, expires, sig, body).await {
         Ok(Some(etag)) => {
             let mut response = StatusCode::OK.into_response();
             if let Ok(value) = HeaderValue::from_str(&etag) {
