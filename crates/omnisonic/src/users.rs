@@ -38,7 +38,7 @@ async fn create(
         bail!("{errors}");
     }
     let to_hash = password.clone();
-    let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(to_hash.as_bytes()))
+    let hash = tokio::task::spawn_blocking(move || omnisonic_web::auth::hash_password(&to_hash))
         .await
         .context("hash the password")?;
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());

@@ -28,8 +28,9 @@ use std::time::Duration;
 /// Size of a multipart part, and the point above which an upload becomes multipart (spec 1.2: above 5 MB).
 pub const PART_BYTES: usize = 5 * 1024 * 1024;
 
-/// Parts uploaded at once. One keeps a 100 MB upload under 64 MiB of peak RSS (measured: 62 MiB) at 0.9× the
-/// speed of boto3 into the same server; two were 1.06× but 72 MiB (scripts/bench-upload.sh).
+/// Parts in flight at once (`WriteMultipart::wait_for_capacity(n)` lets `n` run while another is handed over,
+/// hence the `- 1` where it is called). One part uploading while the next fills keeps a 100 MB upload's extra
+/// memory near two parts (10 MiB); see scripts/bench-upload.sh and CHANGELOG for the measured figures.
 const PARTS_IN_FLIGHT: usize = 1;
 
 /// Where objects live.
@@ -196,6 +197,10 @@ impl Storage {
     }
 
     /// Streams `first` then `rest` into `key`, refusing more than `limit` bytes.
+    ///
+    /// Bytes are copied once, into a part-sized buffer: the request's chunks (slices of the HTTP layer's read
+    /// buffers) are released at once, and each part goes out as one contiguous buffer that the S3 client sends
+    /// without another copy. So an upload holds about two parts: the one filling and the one in flight.
     pub async fn upload<S, E>(&self, key: &str, first: Bytes, mut rest: S, limit: u64) -> Result<Stored, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -204,65 +209,64 @@ impl Storage {
         let path = StorePath::from(key);
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
-        let mut count = |chunk: &Bytes, hasher: &mut Sha256| -> Result<(), StorageError> {
-            size += chunk.len() as u64;
-            if size > limit {
-                return Err(StorageError::TooLarge { limit });
-            }
-            hasher.update(chunk);
-            Ok(())
-        };
-        // Hold up to one part (as the chunks received, no copying): a small file is a single PUT.
-        count(&first, &mut hasher)?;
-        let mut held = first.len();
-        let mut head = vec![first];
-        let mut ended = false;
-        while held < PART_BYTES {
-            match rest.next().await {
-                Some(Ok(chunk)) => {
-                    count(&chunk, &mut hasher)?;
-                    held += chunk.len();
-                    head.push(chunk);
-                }
-                Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string())),
-                None => {
-                    ended = true;
-                    break;
-                }
-            }
-        }
-        if ended {
-            let stored = Stored { size: held as u64, sha256: hex(&hasher.finalize()) };
-            self.store.put(&path, head.into_iter().collect::<PutPayload>()).await?;
-            return Ok(stored);
-        }
-        let upload = self.store.put_multipart(&path).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-        for chunk in head {
-            writer.put(chunk);
-        }
-        let outcome = async {
+        let mut part = BytesMut::with_capacity(PART_BYTES);
+        let mut pending = Some(first);
+        let mut writer: Option<WriteMultipart> = None;
+        let outcome: Result<(), StorageError> = async {
             loop {
-                writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-                match rest.next().await {
-                    Some(Ok(chunk)) => {
-                        count(&chunk, &mut hasher)?;
-                        writer.put(chunk);
+                let chunk = match pending.take() {
+                    Some(chunk) => chunk,
+                    None => match rest.next().await {
+                        Some(Ok(chunk)) => chunk,
+                        Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string())),
+                        None => return Ok(()),
+                    },
+                };
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(StorageError::TooLarge { limit });
+                }
+                hasher.update(&chunk);
+                let mut chunk = &chunk[..];
+                while !chunk.is_empty() {
+                    let room = PART_BYTES - part.len();
+                    let (now, later) = chunk.split_at(room.min(chunk.len()));
+                    part.extend_from_slice(now);
+                    chunk = later;
+                    if part.len() == PART_BYTES {
+                        // A full part: the upload is multipart from here on.
+                        if writer.is_none() {
+                            let upload = self.store.put_multipart(&path).await?;
+                            writer = Some(WriteMultipart::new_with_chunk_size(upload, PART_BYTES));
+                        }
+                        if let Some(writer) = writer.as_mut() {
+                            writer.wait_for_capacity(PARTS_IN_FLIGHT - 1).await?;
+                            let full = std::mem::replace(&mut part, BytesMut::with_capacity(PART_BYTES));
+                            writer.put(full.freeze());
+                        }
                     }
-                    Some(Err(err)) => return Err(StorageError::Interrupted(err.to_string())),
-                    None => return Ok(()),
                 }
             }
         }
         .await;
-        match outcome {
-            Ok(()) => {
-                let size = size;
-                writer.finish().await?;
-                Ok(Stored { size, sha256: hex(&hasher.finalize()) })
+        let stored = |hasher: Sha256| Stored { size, sha256: hex(&hasher.finalize()) };
+        match (outcome, writer) {
+            (Ok(()), None) => {
+                // It all fitted in one part: a single PUT.
+                self.store.put(&path, PutPayload::from(part.freeze())).await?;
+                Ok(stored(hasher))
             }
-            Err(err) => {
-                if let Err(abort) = writer.abort().await {
+            (Ok(()), Some(mut writer)) => {
+                if !part.is_empty() {
+                    writer.put(part.freeze());
+                }
+                writer.finish().await?;
+                Ok(stored(hasher))
+            }
+            (Err(err), writer) => {
+                if let Some(writer) = writer
+                    && let Err(abort) = writer.abort().await
+                {
                     tracing::warn!(error = %abort, key, "could not abort a failed multipart upload");
                 }
                 Err(err)
@@ -465,7 +469,7 @@ impl Storage {
                 let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
                 for part in &parts {
                     let bytes = tokio::fs::read(part).await.map_err(|e| StorageError::Interrupted(e.to_string()))?;
-                    writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                    writer.wait_for_capacity(PARTS_IN_FLIGHT - 1).await?;
                     writer.put(Bytes::from(bytes));
                 }
                 writer.finish().await?;
