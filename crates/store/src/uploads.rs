@@ -34,10 +34,9 @@ pub struct NewUpload {
     pub sha256: String,
 }
 
-/// Records an upload whose object is stored.
-pub async fn create_upload(db: &impl ConnectionTrait, new: NewUpload) -> Result<upload::Model, StoreError> {
+fn insert_row(new: NewUpload, status: &str, multipart_id: Option<&str>) -> upload::ActiveModel {
     let now = Utc::now();
-    let row = upload::ActiveModel {
+    upload::ActiveModel {
         id: Set(new.id),
         user_id: Set(new.user_id),
         session_id: Set(None),
@@ -46,12 +45,16 @@ pub async fn create_upload(db: &impl ConnectionTrait, new: NewUpload) -> Result<
         mime_type: Set(new.mime_type),
         storage_key: Set(new.storage_key),
         sha256: Set(new.sha256),
-        status: Set(COMPLETE.to_owned()),
-        multipart_id: Set(None),
+        status: Set(status.to_owned()),
+        multipart_id: Set(multipart_id.map(str::to_owned)),
         created_at: Set(now),
         updated_at: Set(now),
-    };
-    Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
+    }
+}
+
+/// Records an upload whose object is stored.
+pub async fn create_upload(db: &impl ConnectionTrait, new: NewUpload) -> Result<upload::Model, StoreError> {
+    Ok(upload::Entity::insert(insert_row(new, COMPLETE, None)).exec_with_returning(db).await?)
 }
 
 /// Records a browser-direct upload that has begun (`pending`, with its multipart id).
@@ -60,22 +63,7 @@ pub async fn create_pending_upload(
     new: NewUpload,
     multipart_id: &str,
 ) -> Result<upload::Model, StoreError> {
-    let now = Utc::now();
-    let row = upload::ActiveModel {
-        id: Set(new.id),
-        user_id: Set(new.user_id),
-        session_id: Set(None),
-        file_name: Set(new.file_name),
-        file_size: Set(new.file_size),
-        mime_type: Set(new.mime_type),
-        storage_key: Set(new.storage_key),
-        sha256: Set(new.sha256),
-        status: Set(PENDING.to_owned()),
-        multipart_id: Set(Some(multipart_id.to_owned())),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    Ok(upload::Entity::insert(row).exec_with_returning(db).await?)
+    Ok(upload::Entity::insert(insert_row(new, PENDING, Some(multipart_id))).exec_with_returning(db).await?)
 }
 
 /// The status of a direct upload whose parts are being assembled.
