@@ -256,7 +256,8 @@ impl Settings {
             }
         }
         self.providers()?;
-        self.mailer().context("SMTP_URL / EMAIL_FROM")?;
+        omnisonic_platform::Mailer::validate(self.smtp_url.as_ref().map(|u| u.0.as_str()), &self.email_from)
+            .context("SMTP_URL / EMAIL_FROM")?;
         self.storage_config()?;
         if let Some(cdn) = &self.storage_cdn_url {
             url::Url::parse(cdn).with_context(|| format!("STORAGE_CDN_URL: {cdn:?} is not a URL"))?;

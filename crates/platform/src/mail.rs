@@ -51,6 +51,19 @@ fn mailbox(address: &str) -> Result<Mailbox, MailError> {
 }
 
 impl Mailer {
+    /// Checks an `SMTP_URL` and sender without building anything: usable before an async runtime exists (building
+    /// the SMTP transport needs one).
+    pub fn validate(smtp_url: Option<&str>, from: &str) -> Result<(), MailError> {
+        mailbox(from)?;
+        if let Some(url) = smtp_url {
+            let parsed = url::Url::parse(url).map_err(|e| MailError::Url(e.to_string()))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none_or(str::is_empty) {
+                return Err(MailError::Url("expected smtp://HOST:PORT or smtps://USER:PASSWORD@HOST:PORT".to_owned()));
+            }
+        }
+        Ok(())
+    }
+
     /// Mail over SMTP. `url` is `smtp://host:port` (plain, for a local relay), `smtp://host:587?tls=required`
     /// (STARTTLS) or `smtps://user:password@host:465` (TLS from the start).
     pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
@@ -135,6 +148,14 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn settings_are_checked_without_a_runtime() {
+        assert!(Mailer::validate(Some("smtp://127.0.0.1:2525"), "a@example.test").is_ok());
+        assert!(Mailer::validate(None, "Omnisonic <a@example.test>").is_ok());
+        assert!(matches!(Mailer::validate(Some("http://example.test"), "a@example.test"), Err(MailError::Url(_))));
+        assert!(matches!(Mailer::validate(None, "not an address"), Err(MailError::Address(_))));
     }
 
     #[tokio::test]

@@ -35,6 +35,9 @@ fn omnisonic() -> Command {
         "STORAGE_CDN_URL",
         "AUTH_SECRET",
         "NEXTAUTH_SECRET",
+        "SMTP_URL",
+        "EMAIL_FROM",
+        "AUTH_EMAIL",
     ] {
         cmd.env_remove(var);
     }
@@ -206,6 +209,24 @@ fn user_create_list_disable_and_enable() {
     assert!(ok);
     let (ok, _, err) = user(dir.path(), &["disable", "nobody@example.com"], "");
     assert!(!ok && err.contains("no user nobody@example.com"), "{err}");
+}
+
+#[test]
+fn an_smtp_url_is_checked_before_the_runtime_starts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ok = omnisonic()
+        .args(["--smtp-url", "smtp://127.0.0.1:2525", "migrate"])
+        .env("OMNISONIC_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bad = omnisonic()
+        .args(["--smtp-url", "http://mail.example", "migrate"])
+        .env("OMNISONIC_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && stderr.contains("SMTP_URL") && !stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
