@@ -72,6 +72,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// `validation_failed` for one field.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        let mut errors = ValidationErrors::default();
+        errors.add(field, reason);
+        Self::Validation(errors)
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed"),

@@ -344,9 +344,7 @@ pub async fn begin_direct(
         return Err(ApiError::PayloadTooLarge);
     }
     if start.size == 0 {
-        let mut errors = omnisonic_domain::ValidationErrors::default();
-        errors.add("size", "must be at least 1 byte");
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::invalid("size", "must be at least 1 byte"));
     }
     let id = Uuid::now_v7();
     let key = format!("uploads/{}/{id}", me.user.id);
@@ -394,9 +392,7 @@ pub async fn part_urls(
     let (row, multipart_id) = pending(&state, &me, &id).await?;
     let count = part_count(u64::try_from(row.file_size).unwrap_or(0));
     if request.part_numbers.iter().any(|n| *n == 0 || *n > count) {
-        let mut errors = omnisonic_domain::ValidationErrors::default();
-        errors.add("partNumbers", format!("must be between 1 and {count}"));
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::invalid("partNumbers", format!("must be between 1 and {count}")));
     }
     let size = u64::try_from(row.file_size).unwrap_or(0);
     let parts = urls_for(&state, &row.storage_key, &multipart_id, size, request.part_numbers.into_iter()).await?;
@@ -427,9 +423,7 @@ pub async fn complete_direct(
     let size = u64::try_from(row.file_size).unwrap_or(0);
     if complete.parts.is_empty() || numbers != expected || expected.len() as u32 != part_count(size) {
         store::release_claim(&state.db, row.id).await?;
-        let mut errors = omnisonic_domain::ValidationErrors::default();
-        errors.add("parts", format!("must list parts 1 to {} without gaps", part_count(size)));
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::invalid("parts", format!("must list parts 1 to {} without gaps", part_count(size))));
     }
     let etags = complete.parts.into_iter().map(|p| p.etag).collect();
     if let Err(err) = state.storage.complete_direct(&row.storage_key, &multipart_id, etags).await {
@@ -444,11 +438,7 @@ pub async fn complete_direct(
         store::delete_upload(&state.db, row.id).await?;
         return Err(match assembled {
             Ok(actual) if actual > MAX_UPLOAD_BYTES => ApiError::PayloadTooLarge,
-            Ok(actual) => {
-                let mut errors = omnisonic_domain::ValidationErrors::default();
-                errors.add("parts", format!("add up to {actual} bytes, not the {size} declared"));
-                ApiError::Validation(errors)
-            }
+            Ok(actual) => ApiError::invalid("parts", format!("add up to {actual} bytes, not the {size} declared")),
             Err(err) => err.into(),
         });
     }
