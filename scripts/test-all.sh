@@ -12,6 +12,8 @@
 #                                  skipping those tests (CI sets it)
 #   OMNISONIC_TEST_DATABASE_URL    PostgreSQL for the Rust tests
 #                                  (default postgres://postgres@127.0.0.1:5432/postgres)
+#   OMNISONIC_TEST_REDIS_URL       Redis for the queue, pub/sub and two-process export tests
+#                                  (default redis://127.0.0.1:6379)
 #
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
@@ -60,6 +62,7 @@ if [ -z "${OMNISONIC_SHARED_DATA:-}" ]; then
 fi
 echo "test data: $OMNISONIC_SHARED_DATA"
 export OMNISONIC_TEST_DATABASE_URL="${OMNISONIC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export OMNISONIC_TEST_REDIS_URL="${OMNISONIC_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export OMNISONIC_TEST_SMTP_URL="${OMNISONIC_TEST_SMTP_URL:-smtp://127.0.0.1:${OMNISONIC_SMTP_PORT:-2525}}"
 export OMNISONIC_TEST_SMTP_MAILDIR="${OMNISONIC_TEST_SMTP_MAILDIR:-$(bash scripts/services.sh mail-dir)}"
 while IFS= read -r line; do export "${line?}"; done < <(bash scripts/services.sh s3-env)

@@ -45,6 +45,23 @@ const BOUNDARIES: &[Boundary] = &[
         why: "platform services (mail, storage, queues) know nothing of pages, GraphQL or our tables",
     },
     Boundary {
+        krate: "omnisonic-mixdown",
+        forbidden: &[
+            "tokio",
+            "futures",
+            "axum",
+            "hyper",
+            "reqwest",
+            "sea-orm",
+            "sqlx",
+            "redis",
+            "async-graphql",
+            "omnisonic-store",
+            "omnisonic-platform",
+        ],
+        why: "the audio engine is a pure library: files in, a file out, no async runtime, network or database",
+    },
+    Boundary {
         krate: "omnisonic",
         forbidden: &["omnisonic-testkit"],
         why: "the loopback OAuth provider is a test double: only tests may depend on it",

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `seed`, `schema`.
+//! The command line: `serve`, `worker`, `migrate`, `seed`, `schema`, `uploads`, `user`.
 
 use crate::settings::{Settings, redact_url};
 use crate::{seed, startup, users};
@@ -30,8 +30,19 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the web app, GraphQL API and REST API; migrates the database first (see --auto-migrate).
-    Serve,
+    /// Serve the web app, GraphQL API, REST API and realtime gateway, and run the workers (mixdown exports) in the
+    /// same process; migrates the database first (see --auto-migrate).
+    Serve {
+        /// Serve only: leave jobs to `omnisonic worker` processes (needs REDIS_URL or a shared DATABASE_URL).
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run only the workers (mixdown exports), for scale-out beside `serve --no-workers` web nodes.
+    ///
+    /// Workers and web nodes share jobs through the database's `jobs` table, or through Redis when REDIS_URL is
+    /// set; progress reaches the web nodes' WebSocket clients through Redis pub/sub.
+    #[command(verbatim_doc_comment)]
+    Worker,
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Load catalogue data: a small built-in demo by default, or real data from CSV files.
@@ -130,10 +141,20 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let settings = self.settings;
         match self.command {
-            Command::Serve => {
-                let app = startup::Application::build(&settings).await?;
+            Command::Serve { no_workers } => {
+                let app = startup::Application::build(&settings, !no_workers).await?;
                 println!("omnisonic listening on http://{}", app.local_addr());
                 app.run_until_stopped(startup::shutdown_signal()).await
+            }
+            Command::Worker => {
+                let services = startup::Services::connect(&settings).await?;
+                println!("omnisonic worker running ({} queue)", services.queue.describe());
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let workers = tokio::spawn(startup::run_workers(services, settings.clone(), stopped));
+                startup::shutdown_signal().await;
+                let _ = stop.send(true);
+                workers.await.context("wait for the workers")?;
+                Ok(())
             }
             Command::Migrate => {
                 let db = startup::connect(&settings).await?;

@@ -3,7 +3,9 @@
 //! This is the only crate that names concrete backends; everything below it takes what it is given.
 
 pub mod cli;
+pub mod exports;
 pub mod jobs;
+pub mod queue;
 pub mod seed;
 pub mod settings;
 pub mod startup;

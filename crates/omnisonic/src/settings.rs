@@ -73,8 +73,9 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true, default_value_t = 16, value_name = "N")]
     pub database_max_connections: u32,
 
-    /// Redis URL for the distributed job queue and pub/sub (`redis://HOST:6379`). Checked at start; used by the
-    /// queue and pub/sub releases. Without it everything runs in-process.
+    /// Redis URL for the distributed job queue and pub/sub (`redis://HOST:6379`): with it, web nodes and workers
+    /// in separate processes share jobs and realtime events. Without it, jobs queue in the database and events stay
+    /// in-process.
     #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true, value_name = "URL")]
     pub redis_url: Option<Secret>,
 
@@ -218,6 +219,23 @@ pub struct Settings {
     #[arg(long, env = "AUTH_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
     pub auth_secret: Option<Secret>,
 
+    /// Prefix of every Redis key Omnisonic writes (queues, jobs): lets deployments share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", global = true, default_value = "omnisonic:", value_name = "PREFIX")]
+    pub redis_key_prefix: String,
+
+    /// Mixdown exports a worker process runs at once.
+    #[arg(long, env = "EXPORT_WORKER_CONCURRENCY", global = true, default_value_t = 2, value_name = "N")]
+    pub export_worker_concurrency: usize,
+
+    /// The longest mix, in seconds: a longer one is refused when asked for, and an export job running longer
+    /// than this is stopped and marked failed.
+    #[arg(long, env = "EXPORT_MAX_DURATION_SECONDS", global = true, default_value_t = 600, value_name = "SECONDS")]
+    pub export_max_duration_seconds: u64,
+
+    /// How long a worker holds a job without a heartbeat. When a worker dies, its job runs again after this.
+    #[arg(long, env = "JOB_LEASE_SECONDS", global = true, default_value_t = 30, value_name = "SECONDS")]
+    pub job_lease_seconds: u64,
+
     /// Log format: `pretty` for people, `json` for log shippers. Filter with `RUST_LOG` (e.g. `info,omnisonic=debug`).
     #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -261,6 +279,12 @@ impl Settings {
         self.storage_config()?;
         if let Some(cdn) = &self.storage_cdn_url {
             url::Url::parse(cdn).with_context(|| format!("STORAGE_CDN_URL: {cdn:?} is not a URL"))?;
+        }
+        if self.export_worker_concurrency == 0 || self.export_max_duration_seconds == 0 {
+            bail!("EXPORT_WORKER_CONCURRENCY and EXPORT_MAX_DURATION_SECONDS must be at least 1");
+        }
+        if self.job_lease_seconds < 3 {
+            bail!("JOB_LEASE_SECONDS must be at least 3 (heartbeats come every third of it)");
         }
         if self.auth_session_idle_secs == 0 || self.auth_session_max_age_secs == 0 {
             bail!("AUTH_SESSION_IDLE_SECS and AUTH_SESSION_MAX_AGE_SECS must be at least 1");
@@ -410,7 +434,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 36] = [
+        const KNOWN: [&str; 40] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -447,6 +471,10 @@ impl Settings {
             "minio_secret_key",
             "storage_cdn_url",
             "auth_secret",
+            "export_worker_concurrency",
+            "export_max_duration_seconds",
+            "job_lease_seconds",
+            "redis_key_prefix",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -502,6 +530,12 @@ impl Settings {
                 "minio_secret_key" => self.minio_secret_key = Some(Secret(text)),
                 "storage_cdn_url" => self.storage_cdn_url = Some(text),
                 "auth_secret" => self.auth_secret = Some(Secret(text)),
+                "export_worker_concurrency" => self.export_worker_concurrency = text.parse().map_err(|e| bad(&e))?,
+                "export_max_duration_seconds" => {
+                    self.export_max_duration_seconds = text.parse().map_err(|e| bad(&e))?;
+                }
+                "job_lease_seconds" => self.job_lease_seconds = text.parse().map_err(|e| bad(&e))?,
+                "redis_key_prefix" => self.redis_key_prefix = text,
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

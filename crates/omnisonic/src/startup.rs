@@ -1,21 +1,34 @@
-//! Wiring: connect the database, build the router, bind the listener, serve until told to stop.
+//! Wiring: connect the database, storage, pub/sub and job queue, build the router, bind the listener, start the
+//! workers, serve until told to stop.
 //!
 //! The listener is bound in [`Application::build`], before serving, so callers (and tests, on port 0) know the
 //! address before the first request.
 
+use crate::queue::DatabaseQueue;
 use crate::settings::{Settings, redact_url};
 use anyhow::Context;
+use omnisonic_platform::{JobQueue, RetryPolicy, WorkerConfig};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_web::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// Tells the in-process workers to stop taking jobs.
+    stop_workers: tokio::sync::watch::Sender<bool>,
+    /// The in-process workers, when `serve` runs them.
+    workers: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How long a stopping `serve` waits for its exports in flight; an unfinished one is redone by another worker
+/// once its lease runs out.
+const WORKER_GRACE: Duration = Duration::from_secs(25);
 
 /// Connects to the configured database.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -25,22 +38,88 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .with_context(|| format!("connect to the database at {}", redact_url(&url)))
 }
 
-impl Application {
-    /// Connects, migrates (when `auto_migrate`), and binds `settings.bind`.
-    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+/// The services every process role shares: database, object storage, pub/sub and the job queue.
+#[derive(Clone)]
+pub struct Services {
+    /// The database (migrated).
+    pub db: DatabaseConnection,
+    /// Object storage.
+    pub storage: omnisonic_platform::Storage,
+    /// In-process, or Redis when `REDIS_URL` is set.
+    pub pubsub: omnisonic_platform::PubSub,
+    /// The database's `jobs` table, or Redis when `REDIS_URL` is set.
+    pub queue: Arc<dyn JobQueue>,
+}
+
+impl Services {
+    /// Connects the database (migrating when `auto_migrate`), storage, pub/sub and the queue.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let db = connect(settings).await?;
         if settings.auto_migrate {
             omnisonic_store::migrate(&db).await.context("migrate the database")?;
         }
-        if settings.database_read_url.is_some() || settings.redis_url.is_some() {
-            tracing::warn!("DATABASE_READ_URL / REDIS_URL are accepted but not used by this version yet");
+        if settings.database_read_url.is_some() {
+            tracing::warn!("DATABASE_READ_URL is accepted but not used by this version yet");
         }
         tracing::info!(database = %redact_url(&settings.database_url()), "database ready");
         Self::with_database(db, settings).await
     }
 
-    /// Serves an already connected and migrated database with `settings` (tests use this to count statements).
+    /// The services around an already connected and migrated database.
     pub async fn with_database(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Self> {
+        let storage = connect_storage(settings).await?;
+        let (pubsub, queue): (_, Arc<dyn JobQueue>) = match &settings.redis_url {
+            Some(url) => {
+                let shown = redact_url(&url.0);
+                let pubsub = omnisonic_platform::PubSub::redis(&url.0)
+                    .await
+                    .with_context(|| format!("connect pub/sub to Redis at {shown}"))?;
+                let queue = omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
+                    .await
+                    .with_context(|| format!("connect the job queue to Redis at {shown}"))?;
+                (pubsub, Arc::new(queue))
+            }
+            None => (omnisonic_platform::PubSub::in_process(), Arc::new(DatabaseQueue::new(db.clone()))),
+        };
+        tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
+        Ok(Self { db, storage, pubsub, queue })
+    }
+}
+
+/// Runs every worker (the export queue) until `stop` turns true, then lets the jobs in flight finish.
+pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sync::watch::Receiver<bool>) {
+    let handler = crate::exports::ExportHandler {
+        db: services.db.clone(),
+        storage: services.storage.clone(),
+        pubsub: services.pubsub.clone(),
+        scratch: settings.data_dir.join("tmp").join("exports"),
+        max_duration: Duration::from_secs(settings.export_max_duration_seconds),
+    };
+    let config = WorkerConfig {
+        queue: crate::exports::QUEUE.to_owned(),
+        concurrency: settings.export_worker_concurrency,
+        lease: Duration::from_secs(settings.job_lease_seconds),
+        poll_interval: Duration::from_secs(1),
+        policy: RetryPolicy::default(),
+    };
+    omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop).await;
+}
+
+impl Application {
+    /// Connects, migrates (when `auto_migrate`), and binds `settings.bind`; with `workers`, the export workers run
+    /// in this process too.
+    pub async fn build(settings: &Settings, workers: bool) -> anyhow::Result<Self> {
+        let services = Services::connect(settings).await?;
+        Self::with_services(services, settings, workers).await
+    }
+
+    /// Serves an already connected and migrated database with `settings` (tests use this to count statements).
+    pub async fn with_database(db: DatabaseConnection, settings: &Settings, workers: bool) -> anyhow::Result<Self> {
+        let services = Services::with_database(db, settings).await?;
+        Self::with_services(services, settings, workers).await
+    }
+
+    async fn with_services(services: Services, settings: &Settings, workers: bool) -> anyhow::Result<Self> {
         let bind = settings.bind;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("listen on {bind}"))?;
         let bound = listener.local_addr().context("read the bound address")?;
@@ -54,12 +133,26 @@ impl Application {
         tracing::info!(mail = %mailer.describe(), email_links = auth.email_links, "mail configured");
         let runtime =
             omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;
+        let db = services.db.clone();
         tokio::spawn(sweep_expired_sessions(db.clone()));
-        let storage = connect_storage(settings).await?;
-        tokio::spawn(crate::jobs::daily_cleanup(db.clone(), storage.clone()));
-        let state =
-            AppState::new(db, omnisonic_web::install_recorder(), runtime, storage, settings.storage_cdn_url.clone());
-        Ok(Self { listener, router: omnisonic_web::router(state) })
+        tokio::spawn(crate::jobs::daily_cleanup(db.clone(), services.storage.clone()));
+        let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+        let workers = workers.then(|| tokio::spawn(run_workers(services.clone(), settings.clone(), stopped)));
+        let background = omnisonic_web::Background {
+            pubsub: services.pubsub.clone(),
+            queue: services.queue.clone(),
+            export_max_duration: Duration::from_secs(settings.export_max_duration_seconds),
+            scratch: settings.data_dir.join("tmp").join("probe"),
+        };
+        let state = AppState::new(
+            db,
+            omnisonic_web::install_recorder(),
+            runtime,
+            services.storage,
+            settings.storage_cdn_url.clone(),
+            background,
+        );
+        Ok(Self { listener, router: omnisonic_web::router(state), stop_workers, workers })
     }
 
     /// The bound address (with the real port when 0 was asked for).
@@ -67,11 +160,19 @@ impl Application {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and the in-process workers finish
+    /// their jobs (for up to 25 s).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         // Connection info gives handlers the peer address (per-IP sign-in rate limits).
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP")
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP");
+        let _ = self.stop_workers.send(true);
+        if let Some(workers) = self.workers
+            && tokio::time::timeout(WORKER_GRACE, workers).await.is_err()
+        {
+            tracing::warn!("exports still running at shutdown; another worker will redo them");
+        }
+        served
     }
 }
 

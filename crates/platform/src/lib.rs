@@ -1,11 +1,15 @@
 //! Omnisonic's platform services: each has an embedded implementation (no configuration, one process) and a
-//! distributed one (a real server), chosen by the binary from settings. Mail and object storage so far;
-//! the job queue and pub/sub join them in later releases.
+//! distributed one (a real server), chosen by the binary from settings: mail, object storage, pub/sub and the
+//! job queue (whose database implementation lives in the binary, beside the SQL it needs).
 
 pub mod mail;
+pub mod pubsub;
+pub mod queue;
 pub mod storage;
 
 pub use mail::{MailError, Mailer};
+pub use pubsub::{PubSub, PubSubError, Subscription};
+pub use queue::{ClaimedJob, JobError, JobHandler, JobQueue, QueueError, RedisQueue, RetryPolicy, WorkerConfig};
 pub use storage::{Storage, StorageConfig, StorageError, Stored};
 
 /// Installs ring as the process's TLS crypto provider (idempotent). reqwest is built without a default provider

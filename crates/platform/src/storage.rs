@@ -274,6 +274,41 @@ impl Storage {
         }
     }
 
+    /// Streams the object `key` into the local file `dest` (created or truncated), chunk by chunk.
+    pub async fn download_to_file(&self, key: &str, dest: &std::path::Path) -> Result<u64, StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self.store.get(&StorePath::from(key)).await?.into_stream();
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| StorageError::Interrupted(format!("cannot create {}: {e}", dest.display())))?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            written += chunk.len() as u64;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| StorageError::Interrupted(format!("cannot write {}: {e}", dest.display())))?;
+        }
+        file.flush().await.map_err(|e| StorageError::Interrupted(format!("cannot write {}: {e}", dest.display())))?;
+        Ok(written)
+    }
+
+    /// Streams the local file `src` into `key` (multipart above one part, like [`Storage::upload`]).
+    pub async fn upload_file(&self, key: &str, src: &std::path::Path) -> Result<Stored, StorageError> {
+        let file = tokio::fs::File::open(src)
+            .await
+            .map_err(|e| StorageError::Interrupted(format!("cannot open {}: {e}", src.display())))?;
+        let chunks = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        self.upload(key, Bytes::new(), chunks, u64::MAX).await
+    }
+
+    /// Moves `from` to `to`, replacing `to` (S3: copy, then delete). Writers stage under a temporary key and move
+    /// into place, so a reader never sees half an object and a retried job never leaves two.
+    pub async fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        self.store.rename(&StorePath::from(from), &StorePath::from(to)).await?;
+        Ok(())
+    }
+
     /// Deletes an object (a missing one is not an error).
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.store.delete(&StorePath::from(key)).await {

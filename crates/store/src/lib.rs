@@ -9,6 +9,8 @@ pub mod catalogue;
 mod connect;
 pub mod entities;
 mod error;
+pub mod exports;
+pub mod jobs;
 pub mod migration;
 pub mod studio;
 pub mod uploads;

@@ -78,17 +78,28 @@ pub async fn list_tracks(db: &impl ConnectionTrait, session_id: Uuid) -> Result<
         .await?)
 }
 
+/// The audio a track plays: an upload, and which of its audio streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackSource {
+    /// The upload.
+    pub upload_id: Uuid,
+    /// The audio stream, from 0 (`None`: the first).
+    pub stream_index: Option<i32>,
+    /// The stream's length in milliseconds, when known.
+    pub duration_ms: Option<i64>,
+}
+
 /// Appends a track to a session (and marks the session as changed).
 ///
 /// One transaction that first updates the session row: that takes the write lock, so two concurrent additions get
 /// consecutive positions (a unique index backs this up) instead of the same one.
-/// With `upload_id`, the track plays that upload, which is then marked as used by the session (in the same
+/// With a `source`, the track plays that upload, which is then marked as used by the session (in the same
 /// transaction), so the cleanup job keeps it.
 pub async fn add_track(
     db: &DatabaseConnection,
     session_id: Uuid,
     input: &TrackInput,
-    upload_id: Option<Uuid>,
+    source: Option<TrackSource>,
 ) -> Result<track::Model, StoreError> {
     let txn = db.begin().await?;
     let touched = studio_session::Entity::update_many()
@@ -106,7 +117,9 @@ pub async fn add_track(
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
         name: Set(input.name.clone()),
-        upload_id: Set(upload_id),
+        upload_id: Set(source.map(|s| s.upload_id)),
+        stream_index: Set(source.and_then(|s| s.stream_index)),
+        duration_ms: Set(source.and_then(|s| s.duration_ms)),
         gain_db: Set(input.gain_db),
         pan: Set(input.pan),
         mute: Set(input.mute),
@@ -117,9 +130,35 @@ pub async fn add_track(
         updated_at: Set(now),
     };
     let saved = track::Entity::insert(row).exec_with_returning(&txn).await?;
-    if let Some(upload_id) = upload_id {
-        crate::uploads::attach_to_session(&txn, upload_id, session_id).await?;
+    if let Some(source) = source {
+        crate::uploads::attach_to_session(&txn, source.upload_id, session_id).await?;
     }
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// The track with this id, or [`StoreError::NotFound`].
+pub async fn get_track(db: &impl ConnectionTrait, id: Uuid) -> Result<track::Model, StoreError> {
+    track::Entity::find_by_id(id).one(db).await?.ok_or(StoreError::NotFound { entity: "track", id: id.to_string() })
+}
+
+/// Replaces a track's mix settings and name (and marks its session as changed).
+pub async fn update_track(db: &DatabaseConnection, id: Uuid, input: &TrackInput) -> Result<track::Model, StoreError> {
+    let txn = db.begin().await?;
+    let mut row: track::ActiveModel = get_track(&txn, id).await?.into();
+    row.name = Set(input.name.clone());
+    row.gain_db = Set(input.gain_db);
+    row.pan = Set(input.pan);
+    row.mute = Set(input.mute);
+    row.solo = Set(input.solo);
+    row.start_offset_samples = Set(input.start_offset_samples);
+    row.updated_at = Set(Utc::now());
+    let saved = row.update(&txn).await?;
+    studio_session::Entity::update_many()
+        .col_expr(studio_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(studio_session::Column::Id.eq(saved.session_id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -10,12 +10,14 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod audio;
 pub mod auth;
 mod error;
 mod extract;
 mod metrics;
 mod openapi;
 mod pages;
+pub mod realtime;
 mod routes;
 mod state;
 mod telemetry;
@@ -23,7 +25,8 @@ mod telemetry;
 pub use error::{ApiError, Problem};
 pub use metrics::install_recorder;
 pub use openapi::ApiDoc;
-pub use state::AppState;
+pub use routes::exports::QUEUE as EXPORT_QUEUE;
+pub use state::{AppState, Background};
 
 use axum::Router;
 
@@ -33,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::ingest::router())
         .merge(routes::uploads::router())
+        .merge(routes::exports::router())
+        .merge(realtime::router())
         .merge(routes::graphql::router())
         .merge(openapi::router());
     let sessions = state.auth.session_layer(state.db.clone());

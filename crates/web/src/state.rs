@@ -21,6 +21,21 @@ pub struct AppState {
     pub storage: omnisonic_platform::Storage,
     /// A CDN in front of the bucket (`STORAGE_CDN_URL`): download links point there instead of being signed.
     pub storage_cdn: Option<String>,
+    /// Pub/sub, the job queue and their limits.
+    pub background: Background,
+}
+
+/// What connects the web layer to background work: events out to WebSocket clients, jobs out to workers.
+#[derive(Clone)]
+pub struct Background {
+    /// Realtime events (in-process, or Redis across nodes).
+    pub pubsub: omnisonic_platform::PubSub,
+    /// Where exports are enqueued.
+    pub queue: Arc<dyn omnisonic_platform::JobQueue>,
+    /// `EXPORT_MAX_DURATION_SECONDS`: longer mixes are refused when asked for.
+    pub export_max_duration: std::time::Duration,
+    /// Scratch space for probing uploaded audio when it becomes a track.
+    pub scratch: std::path::PathBuf,
 }
 
 impl AppState {
@@ -31,9 +46,19 @@ impl AppState {
         auth: Arc<AuthRuntime>,
         storage: omnisonic_platform::Storage,
         storage_cdn: Option<String>,
+        background: Background,
     ) -> Self {
         let schema = omnisonic_graphql::build_schema(db.clone());
-        Self { db, schema, metrics, auth, storage, storage_cdn }
+        Self { db, schema, metrics, auth, storage, storage_cdn, background }
+    }
+
+    /// Publishes a realtime event to a studio session's room; a failure is logged, never the request's problem.
+    pub async fn publish_to_session(&self, session_id: uuid::Uuid, kind: &str, data: serde_json::Value) {
+        let channel = crate::realtime::session_channel(session_id);
+        let message = crate::realtime::event(kind, data);
+        if let Err(err) = self.background.pubsub.publish(&channel, &message).await {
+            tracing::warn!(error = %err, kind, "could not publish a realtime event");
+        }
     }
 
     /// A download URL for a stored object: on the CDN when there is one, else presigned (S3) or signed by us

@@ -106,11 +106,23 @@ both_backends! {
             assert_eq!(back.headers()["location"], page.as_str(), "{path}");
         }
 
-        // The owner's writes happened exactly once each; the others' did not happen at all.
         let id = uuid::Uuid::parse_str(session.rsplit('/').next().expect("id")).expect("uuid");
+        let track = omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks")[0].id;
+        check(&app, all, "POST", &format!("{session}/tracks/{track}"), Some(Body::Form(vec![("name", "Kick"), ("gain_db", "-3")])), [SignIn, Status(403), Status(303)]).await;
+        // Exports: the owner's request reaches validation (this session has no audio to mix yet).
+        check(&app, all, "POST", &format!("{session}/exports"), Some(Body::Form(vec![("format", "flac")])), [SignIn, Status(403), Status(422)]).await;
+        check(&app, all, "POST", "/api/export", Some(Body::Json(json!({"sessionId": id, "format": "wav"}))), [Status(401), Status(403), Status(422)]).await;
+        let nobody = uuid::Uuid::now_v7();
+        check(&app, all, "GET", &format!("/api/export/{nobody}"), None, [Status(401), Status(404), Status(404)]).await;
+        check(&app, all, "GET", &format!("/api/export/{nobody}/download"), None, [Status(401), Status(404), Status(404)]).await;
+        // The realtime gateway: sign-in first; a plain GET (no WebSocket upgrade) is told to upgrade.
+        check(&app, all, "GET", "/realtime", None, [Status(401), Status(426), Status(426)]).await;
+
+        // The owner's writes happened exactly once each; the others' did not happen at all.
         let stored = omnisonic_store::studio::get_session(&app.db, id).await.expect("session");
         assert_eq!((stored.title.as_str(), stored.sample_rate), ("Renamed", 44100));
-        assert_eq!(omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks").len(), 1);
+        let tracks = omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks");
+        assert_eq!(tracks.iter().map(|t| (t.name.as_str(), t.gain_db)).collect::<Vec<_>>(), [("Kick", -3.0)]);
 
         // The owner sees edit controls; the other user a read-only view of the same session.
         let owner_view = owner.get(&session).await.text().await.expect("html");

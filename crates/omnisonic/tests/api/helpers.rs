@@ -143,6 +143,8 @@ pub struct TestApp {
     /// The default browser, used by [`TestApp::get`] and friends.
     pub browser: Browser,
     pub db: DatabaseConnection,
+    /// The database's URL (for a second process on the same data).
+    pub database_url: String,
     statements: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -262,7 +264,21 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Like [`spawn_app`] with the given settings (their `bind` is used as is). Without a `--data-dir` the app gets a
 /// temporary one, so no test writes into the working tree.
-pub async fn spawn_app_with(backend: Backend, mut settings: omnisonic::settings::Settings) -> Option<TestApp> {
+pub async fn spawn_app_with(backend: Backend, settings: omnisonic::settings::Settings) -> Option<TestApp> {
+    spawn_app_inner(backend, settings, false).await
+}
+
+/// Like [`spawn_app_with`], with the export workers running in the app's process (as `omnisonic serve` does).
+/// Other tests leave them out: their polling would disturb the statement counts.
+pub async fn spawn_app_with_workers(backend: Backend, settings: omnisonic::settings::Settings) -> Option<TestApp> {
+    spawn_app_inner(backend, settings, true).await
+}
+
+async fn spawn_app_inner(
+    backend: Backend,
+    mut settings: omnisonic::settings::Settings,
+    workers: bool,
+) -> Option<TestApp> {
     let mut data_dir = None;
     if settings.data_dir == std::path::Path::new("data") {
         let dir = tempfile::tempdir().expect("data dir");
@@ -280,7 +296,7 @@ pub async fn spawn_app_with(backend: Backend, mut settings: omnisonic::settings:
         }
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let app = Application::with_database(db.clone(), &settings).await.expect("bind");
+    let app = Application::with_database(db.clone(), &settings, workers).await.expect("bind");
     let address = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
@@ -293,6 +309,7 @@ pub async fn spawn_app_with(backend: Backend, mut settings: omnisonic::settings:
         client,
         browser,
         db,
+        database_url: url,
         statements,
         shutdown: Some(tx),
         _data_dir: data_dir,

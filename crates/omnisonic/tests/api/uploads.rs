@@ -336,7 +336,14 @@ async fn cleanup_removes_only_old_unused_uploads(setup: Setup) {
         solo: false,
         start_offset_samples: 0,
     };
-    omnisonic_store::studio::add_track(&app.db, session.id, &track, Some(ids[1])).await.expect("track");
+    omnisonic_store::studio::add_track(
+        &app.db,
+        session.id,
+        &track,
+        Some(omnisonic_store::studio::TrackSource { upload_id: ids[1], stream_index: None, duration_ms: None }),
+    )
+    .await
+    .expect("track");
     {
         use sea_orm::{
             ConnectionTrait,

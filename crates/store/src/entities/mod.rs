@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth_session;
 pub mod contribution;
+pub mod export;
 pub mod party;
 pub mod recording;
 pub mod studio_session;

@@ -25,6 +25,10 @@ pub struct Model {
     pub solo: bool,
     /// Start offset in samples at the session rate.
     pub start_offset_samples: i64,
+    /// Which audio stream of the upload plays (multi-stream stem files), from 0; `None`: the first.
+    pub stream_index: Option<i32>,
+    /// The source's length in milliseconds, as probed when the track was added; `None` when the file does not say.
+    pub duration_ms: Option<i64>,
     /// Order within the session, from 0.
     pub position: i32,
     /// When the row was created.

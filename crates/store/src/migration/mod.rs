@@ -9,6 +9,7 @@ mod m20261125_000002_studio;
 mod m20261126_000003_auth;
 mod m20261126_000004_session_owner_required;
 mod m20261126_000005_uploads;
+mod m20261126_000006_exports;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_auth::Migration),
             Box::new(m20261126_000004_session_owner_required::Migration),
             Box::new(m20261126_000005_uploads::Migration),
+            Box::new(m20261126_000006_exports::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! Studio pages: list and create sessions, a session with its tracks, edit a session, add a track, delete.
+//! Studio pages: list and create sessions, a session with its tracks, edit a session, add and adjust tracks,
+//! export mixdowns, delete.
 //!
 //! Every page needs a signed-in user (anonymous visitors are sent to sign-in and brought back). Anyone signed in
 //! may look at a session; only its owner may change it — others get a read-only view and `403` on every write.
@@ -31,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/studio/sessions/{id}", get(detail).post(update))
         .route("/studio/sessions/{id}/edit", get(edit))
         .route("/studio/sessions/{id}/tracks", get(to_detail).post(add_track))
+        .route("/studio/sessions/{id}/tracks/{track_id}", get(to_detail_of_track).post(update_track))
+        .route("/studio/sessions/{id}/exports", get(to_detail).post(create_export))
         .route("/studio/sessions/{id}/delete", get(to_detail).post(delete))
         .route("/studio/sessions/{id}/uploads/{upload_id}/delete", post(delete_upload))
 }
@@ -285,6 +288,45 @@ struct DetailPage {
     tracks: Vec<track::Model>,
     track_form: TrackForm,
     track_errors: ValidationErrors,
+    exports: Vec<ExportItem>,
+    export_error: Option<String>,
+}
+
+/// An export as the session page lists it.
+struct ExportItem {
+    id: Uuid,
+    created: String,
+    label: String,
+    status: String,
+    progress: i32,
+    size: String,
+    error: String,
+}
+
+impl ExportItem {
+    fn new(row: omnisonic_store::entities::export::Model) -> Self {
+        let label = match (row.format.as_str(), row.bit_depth, row.bitrate_kbps) {
+            ("mp3", _, Some(rate)) => format!("MP3 {rate} kbps"),
+            (format, Some(bits), _) => format!("{} {bits}-bit", format.to_ascii_uppercase()),
+            (format, _, _) => format.to_ascii_uppercase(),
+        };
+        Self {
+            id: row.id,
+            created: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            label,
+            status: row.status,
+            progress: row.progress,
+            size: row.file_size.map(human_size).unwrap_or_default(),
+            error: row.error_message.unwrap_or_default(),
+        }
+    }
+}
+
+/// What went wrong with a form on the session page, shown there (answered 422).
+#[derive(Default)]
+struct PageProblems {
+    track: ValidationErrors,
+    export: Option<String>,
 }
 
 async fn detail_page(
@@ -294,20 +336,26 @@ async fn detail_page(
     uri: &Uri,
     id: Uuid,
     form: TrackForm,
-    errors: ValidationErrors,
+    problems: PageProblems,
 ) -> Response {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let PageProblems { track: errors, export: export_error } = problems;
+    let status =
+        if errors.is_empty() && export_error.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let loaded = async {
         let session = store::get_session(&state.db, id).await?;
         let owner = omnisonic_store::auth::get_user(&state.db, session.user_id).await?;
-        let uploads = if session.user_id == me.user.id {
-            omnisonic_store::uploads::list_uploads(&state.db, me.user.id).await?
+        let (uploads, exports) = if session.user_id == me.user.id {
+            (
+                omnisonic_store::uploads::list_uploads(&state.db, me.user.id).await?,
+                omnisonic_store::exports::list_exports(&state.db, id).await?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
-        Ok::<_, omnisonic_store::StoreError>((session, owner, store::list_tracks(&state.db, id).await?, uploads))
+        let tracks = store::list_tracks(&state.db, id).await?;
+        Ok::<_, omnisonic_store::StoreError>((session, owner, tracks, uploads, exports))
     };
-    let (session, owner, tracks, uploads) = match loaded.await {
+    let (session, owner, tracks, uploads, exports) = match loaded.await {
         Ok(found) => found,
         Err(err) => return page_error(err, uri),
     };
@@ -347,6 +395,8 @@ async fn detail_page(
             tracks,
             track_form: form,
             track_errors: errors,
+            exports: exports.into_iter().map(ExportItem::new).collect(),
+            export_error,
         },
     )
 }
@@ -362,7 +412,7 @@ async fn detail(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id
         Err(redirect) => return redirect,
     };
     let Some(id) = parse_id(&id) else { return not_found_page(&uri) };
-    detail_page(&state, &viewer, &me, &uri, id, TrackForm::default(), ValidationErrors::default()).await
+    detail_page(&state, &viewer, &me, &uri, id, TrackForm::default(), PageProblems::default()).await
 }
 
 /// The signed-in owner and their session, or the response to give instead: sign-in redirect, 404, or 403 for
@@ -439,7 +489,16 @@ async fn update(
     };
     match form.parse() {
         Ok(fields) => match store::update_session(&state.db, session.id, &fields).await {
-            Ok(_) => see_other(format!("/studio/sessions/{}", session.id)),
+            Ok(saved) => {
+                let data = serde_json::json!({
+                    "sessionId": saved.id,
+                    "title": saved.title,
+                    "bpm": saved.bpm,
+                    "sampleRate": saved.sample_rate,
+                });
+                state.publish_to_session(saved.id, "session.updated", data).await;
+                see_other(format!("/studio/sessions/{}", saved.id))
+            }
             Err(err) => page_error(err, &uri),
         },
         Err(errors) => edit_page(&viewer, session, Some(form), errors),
@@ -459,11 +518,11 @@ async fn add_track(
     };
     let id = session.id;
     // A track may play one of the owner's uploads — never somebody else's.
-    let upload_id = match form.upload_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let upload = match form.upload_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => match Uuid::parse_str(raw) {
             Ok(upload_id) => match omnisonic_store::uploads::get_upload(&state.db, upload_id).await {
-                Ok(upload) if upload.user_id == me.user.id => Some(upload.id),
+                Ok(upload) if upload.user_id == me.user.id => Some(upload),
                 Ok(_) => {
                     return forbidden_page(
                         &viewer,
@@ -476,12 +535,138 @@ async fn add_track(
             Err(_) => return not_found_page(&uri),
         },
     };
+    let input = match form.parse() {
+        Ok(input) => input,
+        Err(errors) => {
+            let problems = PageProblems { track: errors, export: None };
+            return detail_page(&state, &viewer, &me, &uri, id, form, problems).await;
+        }
+    };
+    let Some(upload) = upload else {
+        return match store::add_track(&state.db, id, &input, None).await {
+            Ok(track) => {
+                track_changed(&state, &track, "added").await;
+                see_other(format!("/studio/sessions/{id}#tracks-heading"))
+            }
+            Err(err) => page_error(err, &uri),
+        };
+    };
+    // The audio is checked now, not at export time: a file that cannot be mixed is refused with the reason.
+    let streams = match crate::audio::probe_upload(&state, &upload).await {
+        Ok(streams) => streams,
+        Err(crate::audio::ProbeFailure::NotAudio(reason)) => {
+            let mut errors = ValidationErrors::default();
+            errors.add("upload_id", format!("{} cannot be a track: {reason}", upload.file_name));
+            let problems = PageProblems { track: errors, export: None };
+            return detail_page(&state, &viewer, &me, &uri, id, TrackForm::default(), problems).await;
+        }
+        Err(crate::audio::ProbeFailure::Internal(err)) => {
+            tracing::error!(error = %err, "could not probe an upload");
+            return super::server_error_page();
+        }
+    };
+    for planned in crate::audio::tracks_for(&input, &upload, &streams) {
+        match store::add_track(&state.db, id, &planned.input, Some(planned.source)).await {
+            Ok(track) => track_changed(&state, &track, "added").await,
+            Err(err) => return page_error(err, &uri),
+        }
+    }
+    see_other(format!("/studio/sessions/{id}#tracks-heading"))
+}
+
+/// Tells the session's room that a track changed.
+async fn track_changed(state: &AppState, track: &track::Model, change: &str) {
+    let data = serde_json::json!({
+        "sessionId": track.session_id,
+        "trackId": track.id,
+        "change": change,
+        "name": track.name,
+        "gainDb": track.gain_db,
+        "pan": track.pan,
+        "mute": track.mute,
+        "solo": track.solo,
+        "startOffsetSamples": track.start_offset_samples,
+    });
+    state.publish_to_session(track.session_id, "track.updated", data).await;
+}
+
+async fn to_detail_of_track(Path((id, _track)): Path<(String, String)>) -> Response {
+    see_other(format!("/studio/sessions/{id}"))
+}
+
+/// Changes a track's mix settings (name, gain, pan, mute, solo, offset).
+async fn update_track(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Path((id, track_id)): Path<(String, String)>,
+    Form(form): Form<TrackForm>,
+) -> Response {
+    let (me, session) = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(track_id) = parse_id(&track_id) else { return not_found_page(&uri) };
+    match store::get_track(&state.db, track_id).await {
+        Ok(track) if track.session_id == session.id => {}
+        Ok(_) => return not_found_page(&uri),
+        Err(err) => return page_error(err, &uri),
+    }
     match form.parse() {
-        Ok(input) => match store::add_track(&state.db, id, &input, upload_id).await {
-            Ok(_) => see_other(format!("/studio/sessions/{id}#tracks-heading")),
+        Ok(input) => match store::update_track(&state.db, track_id, &input).await {
+            Ok(track) => {
+                track_changed(&state, &track, "updated").await;
+                see_other(format!("/studio/sessions/{}#track-{track_id}", session.id))
+            }
             Err(err) => page_error(err, &uri),
         },
-        Err(errors) => detail_page(&state, &viewer, &me, &uri, id, form, errors).await,
+        Err(errors) => {
+            let problems = PageProblems { track: errors, export: None };
+            detail_page(&state, &viewer, &me, &uri, session.id, form, problems).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    format: String,
+}
+
+/// Asks for a mixdown from the session page (the owner's export button).
+async fn create_export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<ExportForm>,
+) -> Response {
+    let (me, session) = match owned_session(&state, &viewer, &uri, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let (format, bits, rate) = match form.format.as_str() {
+        "wav24" => ("wav", Some(24), None),
+        "flac" => ("flac", None, None),
+        "mp3-320" => ("mp3", None, Some(320)),
+        "mp3-192" => ("mp3", None, Some(192)),
+        _ => ("wav", Some(16), None),
+    };
+    let outcome = match crate::routes::exports::parse_format(Some(format), bits, rate) {
+        Ok(choice) => crate::routes::exports::request_export(&state, &me, &session, choice).await,
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(_) => see_other(format!("/studio/sessions/{}#exports-heading", session.id)),
+        Err(crate::ApiError::Validation(errors)) => {
+            let reason = errors.0.first().map_or("the export was refused", |e| e.reason.as_str()).to_owned();
+            let problems = PageProblems { track: ValidationErrors::default(), export: Some(reason) };
+            detail_page(&state, &viewer, &me, &uri, session.id, TrackForm::default(), problems).await
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not queue an export");
+            super::server_error_page()
+        }
     }
 }
 

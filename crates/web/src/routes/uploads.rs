@@ -204,6 +204,20 @@ pub async fn remove(
 }
 
 /// Serves a local-backend download whose signature and expiry check out (`403` otherwise), with range requests.
+/// The media type and download name of a stored object: an upload's own, or an export's (`mixdown-<id>.<ext>`).
+async fn served_file(state: &AppState, key: &str) -> Result<Option<(String, String)>, omnisonic_store::StoreError> {
+    if key.starts_with("exports/") {
+        let Some(export) = omnisonic_store::exports::export_by_key(&state.db, key).await? else { return Ok(None) };
+        let mime = match export.format.as_str() {
+            "flac" => "audio/flac",
+            "mp3" => "audio/mpeg",
+            _ => "audio/wav",
+        };
+        return Ok(Some((mime.to_owned(), format!("mixdown-{}.{}", export.id, export.format))));
+    }
+    Ok(store::upload_by_key(&state.db, key).await?.map(|row| (row.mime_type, row.file_name)))
+}
+
 async fn download(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -217,23 +231,22 @@ async fn download(
     let Some(path) = state.storage.verify_local(&key, expires, sig) else {
         return ApiError::Forbidden("this download link is invalid or has expired".to_owned()).into_response();
     };
-    let row = match store::upload_by_key(&state.db, &key).await {
-        Ok(Some(row)) => row,
+    let (mime_type, file_name) = match served_file(&state, &key).await {
+        Ok(Some(found)) => found,
         Ok(None) => return ApiError::NotFound("file".to_owned()).into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
-    let mime: mime::Mime = row.mime_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let mime: mime::Mime = mime_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
     let served = tower_http::services::ServeFile::new_with_mime(path, &mime).oneshot(request).await;
     match served {
         Ok(response) => {
             let mut response = response.map(Body::new);
             // An ASCII fallback name, and the real one per RFC 6266 / 5987.
-            let ascii: String = row
-                .file_name
+            let ascii: String = file_name
                 .chars()
                 .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
                 .collect();
-            let encoded: String = url::form_urlencoded::byte_serialize(row.file_name.as_bytes()).collect();
+            let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
             let disposition =
                 format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", encoded.replace('+', "%20"));
             if let Ok(value) = HeaderValue::from_str(&disposition) {

@@ -1,0 +1,286 @@
+//! The export worker: mixes a studio session down to a file (spec 1.3) as a job on the `exports` queue.
+//!
+//! Idempotent, because the queue delivers at least once:
+//! - a finished export (completed or failed) is never processed again;
+//! - local scratch files live in `<data dir>/tmp/exports/<export id>/`, wiped at the start of every attempt;
+//! - the file is written to a temporary key that is the same on every attempt, then moved to its final key
+//!   (also fixed per export): a retried job overwrites, it never leaves a second file.
+//!
+//! Decoding and encoding run on a blocking thread (`spawn_blocking`), so the async threads stay free for the
+//! lease heartbeats and for the progress updates, which go to the `exports` row and out over pub/sub on the
+//! session's channel (`session:<id>`) for the realtime gateway.
+
+use async_trait::async_trait;
+use omnisonic_mixdown::{ClipProtection, MixError, MixSettings, Mp3Bitrate, OutputFormat, TrackInput, WavBits};
+use omnisonic_platform::{ClaimedJob, JobError, JobHandler, PubSub, Storage};
+use omnisonic_store::entities::export;
+use omnisonic_store::{DatabaseConnection, exports as store};
+use omnisonic_web::realtime::{event, session_channel};
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The queue exports run on (the web layer enqueues on it).
+pub const QUEUE: &str = omnisonic_web::EXPORT_QUEUE;
+
+/// A job's payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportJob {
+    /// The `exports` row to fill.
+    pub export_id: Uuid,
+}
+
+/// Runs export jobs.
+pub struct ExportHandler {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Where uploads are read from and exports written to.
+    pub storage: Storage,
+    /// Progress goes out here.
+    pub pubsub: PubSub,
+    /// Scratch space (`<data dir>/tmp/exports`).
+    pub scratch: PathBuf,
+    /// `EXPORT_MAX_DURATION_SECONDS`: the longest mix, and the longest a job may run.
+    pub max_duration: Duration,
+}
+
+/// The object key of an export's file, the same for every attempt.
+pub fn export_key(export: &export::Model) -> String {
+    format!("exports/{}/{}.{}", export.session_id, export.id, export.format)
+}
+
+fn output_format(export: &export::Model) -> Result<OutputFormat, String> {
+    match (export.format.as_str(), export.bit_depth, export.bitrate_kbps) {
+        ("wav", Some(24), _) => Ok(OutputFormat::Wav { bits: WavBits::TwentyFour }),
+        ("wav", _, _) => Ok(OutputFormat::Wav { bits: WavBits::Sixteen }),
+        ("flac", _, _) => Ok(OutputFormat::Flac),
+        ("mp3", _, Some(192)) => Ok(OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps192 }),
+        ("mp3", _, _) => Ok(OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps320 }),
+        (other, _, _) => Err(format!("unknown export format {other:?}")),
+    }
+}
+
+fn retry(context: &str, err: impl std::fmt::Display) -> JobError {
+    JobError::Retry(format!("{context}: {err}"))
+}
+
+impl ExportHandler {
+    async fn publish(&self, session_id: Uuid, message: String) {
+        if let Err(err) = self.pubsub.publish(&session_channel(session_id), &message).await {
+            tracing::warn!(error = %err, "could not publish an export event");
+        }
+    }
+
+    async fn export(&self, job: &ExportJob) -> Result<(), JobError> {
+        // The time limit counts from the start of the attempt: fetching the tracks is part of the job.
+        let deadline = Instant::now() + self.max_duration;
+        let export = match store::get_export(&self.db, job.export_id).await {
+            Ok(export) => export,
+            // Deleted with its session: nothing to do.
+            Err(omnisonic_store::StoreError::NotFound { .. }) => return Ok(()),
+            Err(err) => return Err(retry("load the export", err)),
+        };
+        if !store::start_processing(&self.db, export.id).await.map_err(|e| retry("start the export", e))? {
+            tracing::info!(export_id = %export.id, "export already finished; nothing to do");
+            return Ok(());
+        }
+        self.publish(export.session_id, progress_event(&export, 0)).await;
+        let format = output_format(&export).map_err(JobError::Fail)?;
+        let session = omnisonic_store::studio::get_session(&self.db, export.session_id)
+            .await
+            .map_err(|e| retry("load the session", e))?;
+        let tracks = omnisonic_store::studio::list_tracks(&self.db, session.id)
+            .await
+            .map_err(|e| retry("load the tracks", e))?;
+
+        let dir = self.scratch.join(export.id.to_string());
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| retry("create the scratch folder", e))?;
+        let _cleanup = RemoveOnDrop(dir.clone());
+
+        // Fetch each track's upload once (several tracks may play streams of the same stem file).
+        let mut inputs = Vec::new();
+        for track in tracks.iter().filter(|t| t.upload_id.is_some()) {
+            let Some(upload_id) = track.upload_id else { continue };
+            let local = dir.join(upload_id.to_string());
+            if !tokio::fs::try_exists(&local).await.unwrap_or(false) {
+                let upload = omnisonic_store::uploads::get_upload(&self.db, upload_id)
+                    .await
+                    .map_err(|e| retry("load an upload", e))?;
+                self.storage
+                    .download_to_file(&upload.storage_key, &local)
+                    .await
+                    .map_err(|e| retry(&format!("fetch the audio of track {:?}", track.name), e))?;
+            }
+            inputs.push(TrackInput {
+                name: track.name.clone(),
+                path: local,
+                stream: track.stream_index.and_then(|i| usize::try_from(i).ok()),
+                gain_db: track.gain_db,
+                pan: track.pan,
+                mute: track.mute,
+                solo: track.solo,
+                start_offset_frames: u64::try_from(track.start_offset_samples).unwrap_or(0),
+            });
+        }
+        if inputs.is_empty() {
+            return Err(JobError::Fail("the session has no tracks with audio to mix".to_owned()));
+        }
+        let sample_rate = u32::try_from(session.sample_rate).unwrap_or(44_100);
+        let settings = MixSettings {
+            sample_rate,
+            clip: ClipProtection::Limiter,
+            max_frames: Some(self.max_duration.as_secs().saturating_mul(u64::from(sample_rate))),
+            ..MixSettings::default()
+        };
+        let output = dir.join(format!("mix.{}", export.format));
+        let (progress_tx, mut progress_rx) = tokio::sync::watch::channel(0u8);
+        let cancel = Arc::new(AtomicBool::new(false));
+        // Dropping the job (lease lost, shutdown) stops the mix at its next block.
+        let _stop = CancelOnDrop(cancel.clone());
+        let mixing = {
+            let (output, cancel) = (output.clone(), cancel.clone());
+            tokio::task::spawn_blocking(move || -> Result<omnisonic_mixdown::MixReport, MixError> {
+                let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&output)?);
+                let report = omnisonic_mixdown::mix(&settings, &inputs, format, &mut file, &mut |p| {
+                    if cancel.load(Ordering::Relaxed) || Instant::now() > deadline {
+                        return ControlFlow::Break(());
+                    }
+                    progress_tx.send_if_modified(|last| {
+                        // 99 at most until the file is stored: 100 means "ready to download".
+                        let percent = p.percent().min(99);
+                        let changed = *last != percent;
+                        *last = percent;
+                        changed
+                    });
+                    ControlFlow::Continue(())
+                })?;
+                std::io::Write::flush(&mut file)?;
+                Ok(report)
+            })
+        };
+        tokio::pin!(mixing);
+        let report = loop {
+            tokio::select! {
+                finished = &mut mixing => break finished,
+                changed = progress_rx.changed() => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    let percent = *progress_rx.borrow_and_update();
+                    if let Err(err) = store::set_progress(&self.db, export.id, i32::from(percent)).await {
+                        tracing::warn!(error = ?err, "could not record export progress");
+                    }
+                    self.publish(export.session_id, progress_event(&export, percent)).await;
+                }
+            }
+        };
+        let report = match report {
+            Err(join) => return Err(retry("the mix thread", join)),
+            Ok(Err(MixError::Cancelled)) if Instant::now() > deadline => {
+                return Err(JobError::Fail(format!(
+                    "the export ran longer than {} seconds (EXPORT_MAX_DURATION_SECONDS) and was stopped",
+                    self.max_duration.as_secs()
+                )));
+            }
+            Ok(Err(MixError::TooLong { .. })) => {
+                return Err(JobError::Fail(format!(
+                    "the mix is longer than {} seconds (EXPORT_MAX_DURATION_SECONDS)",
+                    self.max_duration.as_secs()
+                )));
+            }
+            Ok(Err(err)) if err.is_input_error() => return Err(JobError::Fail(err.to_string())),
+            Ok(Err(err)) => return Err(retry("mix", err)),
+            Ok(Ok(report)) => report,
+        };
+
+        let key = export_key(&export);
+        let staging = format!("exports/tmp/{}.{}", export.id, export.format);
+        let stored = self.storage.upload_file(&staging, &output).await.map_err(|e| retry("store the file", e))?;
+        self.storage.rename(&staging, &key).await.map_err(|e| retry("move the file into place", e))?;
+        let size = i64::try_from(stored.size).unwrap_or(i64::MAX);
+        if store::complete_export(&self.db, export.id, &key, size).await.map_err(|e| retry("record completion", e))? {
+            tracing::info!(
+                export_id = %export.id,
+                frames = report.frames,
+                bytes = stored.size,
+                tracks = report.tracks_mixed,
+                "export completed"
+            );
+            self.publish(
+                export.session_id,
+                event(
+                    "export.completed",
+                    serde_json::json!({
+                        "exportId": export.id,
+                        "sessionId": export.session_id,
+                        "format": export.format,
+                        "fileSize": stored.size,
+                        "progress": 100,
+                        "downloadUrl": format!("/api/export/{}/download", export.id),
+                    }),
+                ),
+            )
+            .await;
+        }
+        Ok(())
+    }
+}
+
+fn progress_event(export: &export::Model, percent: u8) -> String {
+    event(
+        "export.progress",
+        serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "progress": percent, "status": "processing" }),
+    )
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl JobHandler for ExportHandler {
+    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+        let payload: ExportJob = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fail(format!("unreadable export job payload: {e}")))?;
+        self.export(&payload).await
+    }
+
+    async fn gave_up(&self, job: &ClaimedJob, error: &str) {
+        let Ok(payload) = serde_json::from_str::<ExportJob>(&job.payload) else { return };
+        match store::fail_export(&self.db, payload.export_id, error).await {
+            Ok(true) => {
+                if let Ok(export) = store::get_export(&self.db, payload.export_id).await {
+                    self.publish(
+                        export.session_id,
+                        event(
+                            "export.failed",
+                            serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "error": error }),
+                        ),
+                    )
+                    .await;
+                }
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(error = ?err, export_id = %payload.export_id, "could not record a failed export")
+            }
+        }
+    }
+}
