@@ -11,8 +11,8 @@
 #
 # Targets: ≥ 3x ffmpeg for WAV, ≥ 2x for FLAC, ≥ 1.2x for MP3; peak RSS ≤ 64 MiB at 180 s and 600 s.
 # Not a test: figures depend on the machine (on 2 cores, ours uses two threads, ffmpeg 5.1 mostly one).
-# Note the formats are not byte-for-byte alike: our FLAC is 24-bit (ffmpeg picks its own sample format from
-# amix's float output), our MP3 uses LAME quality 3 like ffmpeg's libmp3lame default.
+# Note the outputs are not byte-for-byte alike: our FLAC is 16-bit with TPDF dither (ffmpeg picks its own sample
+# format from amix's float output, without dither), our MP3 uses LAME quality 3 like ffmpeg's libmp3lame default.
 #
 # Needs: cargo; ffmpeg, sox and /usr/bin/time are installed with apt-get when missing (as root, or with sudo).
 #

@@ -20,6 +20,9 @@ pub enum ProbeFailure {
 
 /// Fetches the upload into scratch space and lists its decodable audio streams (at least one, or `NotAudio`).
 pub async fn probe_upload(state: &AppState, upload: &upload::Model) -> Result<Vec<StreamInfo>, ProbeFailure> {
+    if upload.status != omnisonic_store::uploads::COMPLETE {
+        return Err(ProbeFailure::NotAudio("it is still uploading".to_owned()));
+    }
     if !upload.mime_type.starts_with("audio/") && !upload.mime_type.starts_with("video/") {
         return Err(ProbeFailure::NotAudio(format!("it is {}, not audio", upload.mime_type)));
     }
