@@ -194,6 +194,13 @@ both_exports! {
         let refused = add_track(&app, session, picture, "Cover").await;
         assert_eq!(refused.status(), 422);
         assert!(refused.text().await.expect("page").contains("cover.png cannot be a track: it is image/png, not audio"));
+        // Nor can a browser-direct upload whose parts are still arriving.
+        let direct = app.post_json("/api/upload/direct", &serde_json::json!({ "name": "big.wav", "size": 6_000_000 })).await;
+        assert_eq!(direct.status(), 201);
+        let pending = direct.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+        let refused = add_track(&app, session, Uuid::parse_str(&pending).expect("uuid"), "Big").await;
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.expect("page").contains("big.wav cannot be a track: it is still uploading"));
         assert_eq!(omnisonic_store::studio::list_tracks(&app.db, session).await.expect("tracks").len(), 1, "no track added");
         let (live, _) = omnisonic_store::jobs::counts(&app.db, "exports").await.expect("counts");
         assert_eq!(live, 0, "nothing was queued");
