@@ -1,29 +1,9 @@
 import { test, expect, type Page } from '@playwright/test';
-import { createSession, expectNoSeriousA11yViolations, signIn, uniqueLogin } from './helpers';
+import { createSession, expectNoSeriousA11yViolations, signIn, uniqueLogin, wavFile } from './helpers';
 
 /** A stereo 16-bit WAV of `seconds` at `rate` Hz: a sine of `freq` Hz on both channels at -12 dBFS. */
 function stereoWav(seconds: number, rate: number, freq: number): Buffer {
-  const frames = Math.round(seconds * rate);
-  const data = frames * 4;
-  const out = Buffer.alloc(44 + data);
-  out.write('RIFF', 0);
-  out.writeUInt32LE(36 + data, 4);
-  out.write('WAVEfmt ', 8);
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(2, 22);
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 4, 28);
-  out.writeUInt16LE(4, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36);
-  out.writeUInt32LE(data, 40);
-  for (let i = 0; i < frames; i++) {
-    const sample = Math.round(0.25 * Math.sin((2 * Math.PI * freq * i) / rate) * 32767);
-    out.writeInt16LE(sample, 44 + i * 4);
-    out.writeInt16LE(sample, 46 + i * 4);
-  }
-  return out;
+  return wavFile(rate, 2, Math.round(seconds * rate), (i) => Math.round(0.25 * Math.sin((2 * Math.PI * freq * i) / rate) * 32767));
 }
 
 async function uploadStem(page: Page, name: string, file: Buffer): Promise<void> {

@@ -120,3 +120,26 @@ export async function expectSignInRedirectFrom(page: Page, callbackPath: string)
   await expect(page).toHaveURL((url) => url.pathname === '/auth/signin' && url.searchParams.get('callbackUrl') === callbackPath);
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to Omnisonic' })).toBeVisible();
 }
+
+/** A 16-bit PCM WAV file: `frames` frames of `channels` channels at `rate` Hz, `sample(frame, channel)` each. */
+export function wavFile(rate: number, channels: number, frames: number, sample: (frame: number, channel: number) => number): Buffer {
+  const blockAlign = channels * 2;
+  const data = frames * blockAlign;
+  const out = Buffer.alloc(44 + data);
+  out.write('RIFF', 0);
+  out.writeUInt32LE(36 + data, 4);
+  out.write('WAVEfmt ', 8);
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(channels, 22);
+  out.writeUInt32LE(rate, 24);
+  out.writeUInt32LE(rate * blockAlign, 28);
+  out.writeUInt16LE(blockAlign, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36);
+  out.writeUInt32LE(data, 40);
+  for (let i = 0; i < frames; i++) {
+    for (let c = 0; c < channels; c++) out.writeInt16LE(sample(i, c), 44 + i * blockAlign + c * 2);
+  }
+  return out;
+}

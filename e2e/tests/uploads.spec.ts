@@ -1,24 +1,9 @@
 import { test, expect } from '@playwright/test';
-import { createSession, expectNoSeriousA11yViolations, signIn, uniqueLogin } from './helpers';
+import { createSession, expectNoSeriousA11yViolations, signIn, uniqueLogin, wavFile } from './helpers';
 
-/** A mono 16-bit 44.1 kHz WAV of `samples` samples. */
+/** A mono 16-bit 44.1 kHz WAV of `samples` samples (a sawtooth). */
 function wav(samples: number): Buffer {
-  const data = samples * 2;
-  const out = Buffer.alloc(44 + data);
-  out.write('RIFF', 0);
-  out.writeUInt32LE(36 + data, 4);
-  out.write('WAVEfmt ', 8);
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(44100, 24);
-  out.writeUInt32LE(88200, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36);
-  out.writeUInt32LE(data, 40);
-  for (let i = 0; i < samples; i++) out.writeInt16LE(((i % 200) - 100) * 100, 44 + i * 2);
-  return out;
+  return wavFile(44100, 1, samples, (i) => ((i % 200) - 100) * 100);
 }
 
 test('upload a WAV from the session page, download it, use it as a track, delete it', async ({ page }) => {

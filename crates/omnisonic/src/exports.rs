@@ -15,7 +15,7 @@ use omnisonic_mixdown::{ClipProtection, MixError, MixSettings, Mp3Bitrate, Outpu
 use omnisonic_platform::{ClaimedJob, JobError, JobHandler, PubSub, Storage};
 use omnisonic_store::entities::export;
 use omnisonic_store::{DatabaseConnection, exports as store};
-use omnisonic_web::realtime::{event, session_channel};
+use omnisonic_web::realtime::publish_to_session;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -69,10 +69,8 @@ fn retry(context: &str, err: impl std::fmt::Display) -> JobError {
 }
 
 impl ExportHandler {
-    async fn publish(&self, session_id: Uuid, message: String) {
-        if let Err(err) = self.pubsub.publish(&session_channel(session_id), &message).await {
-            tracing::warn!(error = %err, "could not publish an export event");
-        }
+    async fn publish(&self, session_id: Uuid, kind: &str, data: serde_json::Value) {
+        publish_to_session(&self.pubsub, session_id, kind, data).await;
     }
 
     async fn export(&self, job: &ExportJob) -> Result<(), JobError> {
@@ -88,7 +86,7 @@ impl ExportHandler {
             tracing::info!(export_id = %export.id, "export already finished; nothing to do");
             return Ok(());
         }
-        self.publish(export.session_id, progress_event(&export, 0)).await;
+        self.publish(export.session_id, "export.progress", progress_data(&export, 0)).await;
         let format = output_format(&export).map_err(JobError::Fail)?;
         let session = omnisonic_store::studio::get_session(&self.db, export.session_id)
             .await
@@ -175,7 +173,7 @@ impl ExportHandler {
                     if let Err(err) = store::set_progress(&self.db, export.id, i32::from(percent)).await {
                         tracing::warn!(error = ?err, "could not record export progress");
                     }
-                    self.publish(export.session_id, progress_event(&export, percent)).await;
+                    self.publish(export.session_id, "export.progress", progress_data(&export, percent)).await;
                 }
             }
         };
@@ -211,31 +209,22 @@ impl ExportHandler {
                 tracks = report.tracks_mixed,
                 "export completed"
             );
-            self.publish(
-                export.session_id,
-                event(
-                    "export.completed",
-                    serde_json::json!({
-                        "exportId": export.id,
-                        "sessionId": export.session_id,
-                        "format": export.format,
-                        "fileSize": stored.size,
-                        "progress": 100,
-                        "downloadUrl": format!("/api/export/{}/download", export.id),
-                    }),
-                ),
-            )
-            .await;
+            let data = serde_json::json!({
+                "exportId": export.id,
+                "sessionId": export.session_id,
+                "format": export.format,
+                "fileSize": stored.size,
+                "progress": 100,
+                "downloadUrl": format!("/api/export/{}/download", export.id),
+            });
+            self.publish(export.session_id, "export.completed", data).await;
         }
         Ok(())
     }
 }
 
-fn progress_event(export: &export::Model, percent: u8) -> String {
-    event(
-        "export.progress",
-        serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "progress": percent, "status": "processing" }),
-    )
+fn progress_data(export: &export::Model, percent: u8) -> serde_json::Value {
+    serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "progress": percent, "status": "processing" })
 }
 
 struct RemoveOnDrop(PathBuf);
@@ -267,14 +256,9 @@ impl JobHandler for ExportHandler {
         match store::fail_export(&self.db, payload.export_id, error).await {
             Ok(true) => {
                 if let Ok(export) = store::get_export(&self.db, payload.export_id).await {
-                    self.publish(
-                        export.session_id,
-                        event(
-                            "export.failed",
-                            serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "error": error }),
-                        ),
-                    )
-                    .await;
+                    let data =
+                        serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "error": error });
+                    self.publish(export.session_id, "export.failed", data).await;
                 }
             }
             Ok(false) => {}

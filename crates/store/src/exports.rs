@@ -6,7 +6,9 @@ use crate::StoreError;
 use crate::entities::export;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
+};
 use uuid::Uuid;
 
 /// Exports a session page lists.
@@ -74,25 +76,31 @@ pub async fn list_exports(db: &impl ConnectionTrait, session_id: Uuid) -> Result
         .await?)
 }
 
-fn unfinished() -> sea_orm::Condition {
-    sea_orm::Condition::any()
-        .add(export::Column::Status.eq(status::PENDING))
-        .add(export::Column::Status.eq(status::PROCESSING))
+/// An update of the export `id` that applies only while it is unfinished (pending or processing) and stamps
+/// `updated_at`: the one way a state change is written, so a finished export never changes again.
+fn update_unfinished(id: Uuid) -> UpdateMany<export::Entity> {
+    export::Entity::update_many()
+        .col_expr(export::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(export::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(export::Column::Status.eq(status::PENDING))
+                .add(export::Column::Status.eq(status::PROCESSING)),
+        )
+}
+
+/// Runs `update`; `true` when it changed the export (it was still unfinished).
+async fn changed(db: &impl ConnectionTrait, update: UpdateMany<export::Entity>) -> Result<bool, StoreError> {
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 /// Marks an unfinished export as processing with progress 0 (a retry starts over). `false` when it is already
 /// finished (or gone): the job has nothing to do.
 pub async fn start_processing(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
-    let changed = export::Entity::update_many()
+    let update = update_unfinished(id)
         .col_expr(export::Column::Status, Expr::value(status::PROCESSING))
-        .col_expr(export::Column::Progress, Expr::value(0))
-        .col_expr(export::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(export::Column::Id.eq(id))
-        .filter(unfinished())
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(changed == 1)
+        .col_expr(export::Column::Progress, Expr::value(0));
+    changed(db, update).await
 }
 
 /// Records progress (0–100) of a processing export.
@@ -114,32 +122,19 @@ pub async fn complete_export(
     storage_key: &str,
     file_size: i64,
 ) -> Result<bool, StoreError> {
-    let now = Utc::now();
-    let changed = export::Entity::update_many()
+    let update = update_unfinished(id)
         .col_expr(export::Column::Status, Expr::value(status::COMPLETED))
         .col_expr(export::Column::Progress, Expr::value(100))
         .col_expr(export::Column::StorageKey, Expr::value(storage_key))
         .col_expr(export::Column::FileSize, Expr::value(file_size))
-        .col_expr(export::Column::UpdatedAt, Expr::value(now))
-        .col_expr(export::Column::CompletedAt, Expr::value(now))
-        .filter(export::Column::Id.eq(id))
-        .filter(unfinished())
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(changed == 1)
+        .col_expr(export::Column::CompletedAt, Expr::value(Utc::now()));
+    changed(db, update).await
 }
 
 /// Marks an unfinished export failed with a message for the user. `false` when it had already finished.
 pub async fn fail_export(db: &impl ConnectionTrait, id: Uuid, message: &str) -> Result<bool, StoreError> {
-    let changed = export::Entity::update_many()
+    let update = update_unfinished(id)
         .col_expr(export::Column::Status, Expr::value(status::FAILED))
-        .col_expr(export::Column::ErrorMessage, Expr::value(message))
-        .col_expr(export::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(export::Column::Id.eq(id))
-        .filter(unfinished())
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(changed == 1)
+        .col_expr(export::Column::ErrorMessage, Expr::value(message));
+    changed(db, update).await
 }

@@ -54,6 +54,19 @@ pub fn event(kind: &str, data: serde_json::Value) -> String {
     serde_json::json!({ "type": kind, "data": data }).to_string()
 }
 
+/// Publishes event `kind` to a studio session's room. A failure is logged, never the caller's problem: events are
+/// at most once, and what matters is in the tables.
+pub async fn publish_to_session(
+    pubsub: &omnisonic_platform::PubSub,
+    session_id: Uuid,
+    kind: &str,
+    data: serde_json::Value,
+) {
+    if let Err(err) = pubsub.publish(&session_channel(session_id), &event(kind, data)).await {
+        tracing::warn!(error = %err, kind, "could not publish a realtime event");
+    }
+}
+
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route("/realtime", get(upgrade))

@@ -54,11 +54,7 @@ impl AppState {
 
     /// Publishes a realtime event to a studio session's room; a failure is logged, never the request's problem.
     pub async fn publish_to_session(&self, session_id: uuid::Uuid, kind: &str, data: serde_json::Value) {
-        let channel = crate::realtime::session_channel(session_id);
-        let message = crate::realtime::event(kind, data);
-        if let Err(err) = self.background.pubsub.publish(&channel, &message).await {
-            tracing::warn!(error = %err, kind, "could not publish a realtime event");
-        }
+        crate::realtime::publish_to_session(&self.background.pubsub, session_id, kind, data).await;
     }
 
     /// A download URL for a stored object: on the CDN when there is one, else presigned (S3) or signed by us

@@ -3,7 +3,10 @@
 //! worker runs in the app's process; on PostgreSQL + Redis + S3 it is a separate `omnisonic worker` process —
 //! which the crash test kills in the middle of an export.
 
-use crate::helpers::{Backend, TestApp, expect_problem, settings, shared_data, spawn_app_with, spawn_app_with_workers};
+use crate::helpers::{
+    Backend, S3Bucket, TestApp, expect_problem, files_below, settings, shared_data, spawn_app_with,
+    spawn_app_with_workers,
+};
 use futures::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -400,38 +403,6 @@ async fn the_realtime_gateway_checks_who_connects() {
     }
 }
 
-/// The S3 settings of the test server (s3s-fs), with a fresh bucket; `None` when not configured.
-fn s3_flags() -> Option<(Vec<String>, std::path::PathBuf)> {
-    let (Ok(endpoint), Ok(root), Ok(key), Ok(secret)) = (
-        std::env::var("OMNISONIC_TEST_S3_ENDPOINT"),
-        std::env::var("OMNISONIC_TEST_S3_ROOT"),
-        std::env::var("OMNISONIC_TEST_S3_ACCESS_KEY"),
-        std::env::var("OMNISONIC_TEST_S3_SECRET_KEY"),
-    ) else {
-        assert!(
-            std::env::var("OMNISONIC_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_S3_* are not set (bash scripts/services.sh s3-env)"
-        );
-        return None;
-    };
-    let bucket = format!("x{}", &Uuid::now_v7().simple().to_string()[..20]);
-    let folder = std::path::PathBuf::from(&root).join(&bucket);
-    std::fs::create_dir_all(&folder).expect("bucket");
-    let flags = [
-        "--storage-type",
-        "minio",
-        "--minio-endpoint",
-        &endpoint,
-        "--minio-bucket-name",
-        &bucket,
-        "--minio-access-key",
-        &key,
-        "--minio-secret-key",
-        &secret,
-    ];
-    Some((flags.iter().map(|s| s.to_string()).collect(), folder))
-}
-
 /// `omnisonic worker` as its own process on the app's database, Redis and bucket.
 fn start_worker(app: &TestApp, flags: &[String], data_dir: &std::path::Path) -> std::process::Child {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omnisonic"));
@@ -451,29 +422,16 @@ fn start_worker(app: &TestApp, flags: &[String], data_dir: &std::path::Path) -> 
         .expect("start omnisonic worker")
 }
 
-/// Every regular file below `dir`.
-fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() { stack.push(path) } else { found.push(path) }
-        }
-    }
-    found
-}
-
 /// PostgreSQL + Redis + S3 with web and worker in separate processes; the worker is killed (SIGKILL) in the
 /// middle of an export, and after a restart the export completes exactly once — one file, one completion.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_s_export_completes_exactly_once_after_restart() {
-    let (Some(redis), Some((storage, bucket))) = (crate::queue::redis_url(), s3_flags()) else { return };
+    let (Some(redis), Some(bucket)) = (crate::queue::redis_url(), S3Bucket::fresh()) else { return };
     let data = tempfile::tempdir().expect("data dir");
     let prefix = format!("test:{}:", Uuid::now_v7().simple());
     // Both processes share the app secret (it signs local URLs; harmless on S3) through the data dir.
     let mut flags: Vec<String> = vec!["--redis-url".into(), redis, "--redis-key-prefix".into(), prefix];
-    flags.extend(storage);
+    flags.extend(bucket.flags());
     let mut app_flags = vec!["--data-dir".to_owned(), data.path().to_str().expect("utf-8").to_owned()];
     app_flags.extend(flags.iter().cloned());
     let args: Vec<&str> = app_flags.iter().map(String::as_str).collect();
@@ -516,7 +474,7 @@ async fn a_killed_worker_s_export_completes_exactly_once_after_restart() {
     let file = download(&app, &id).await;
     assert_eq!(row["fileSize"].as_u64(), Some(file.len() as u64));
     // Exactly one file for the export, nothing left in the staging area.
-    let exports: Vec<_> = files_below(&bucket.join("exports"))
+    let exports: Vec<_> = files_below(&bucket.folder.join("exports"))
         .into_iter()
         .filter(|p| !p.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')))
         .collect();

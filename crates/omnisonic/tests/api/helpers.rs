@@ -369,3 +369,78 @@ pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str
     assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
     body
 }
+
+/// A fresh bucket on the test S3 server (s3s-fs, `bash scripts/services.sh s3-env`); a bucket is a folder to it,
+/// so tests can look at what was stored.
+pub struct S3Bucket {
+    pub endpoint: String,
+    pub name: String,
+    /// The bucket's folder on disk.
+    pub folder: std::path::PathBuf,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl S3Bucket {
+    /// A new, empty bucket; `None` when the S3 server is not configured (a failure when services are required).
+    pub fn fresh() -> Option<Self> {
+        let (Ok(endpoint), Ok(root), Ok(access_key), Ok(secret_key)) = (
+            std::env::var("OMNISONIC_TEST_S3_ENDPOINT"),
+            std::env::var("OMNISONIC_TEST_S3_ROOT"),
+            std::env::var("OMNISONIC_TEST_S3_ACCESS_KEY"),
+            std::env::var("OMNISONIC_TEST_S3_SECRET_KEY"),
+        ) else {
+            assert!(
+                !require_services(),
+                "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_S3_* are not set (bash scripts/services.sh s3-env)"
+            );
+            eprintln!("skipping the S3 variant: OMNISONIC_TEST_S3_ENDPOINT is not set");
+            return None;
+        };
+        let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+        let folder = std::path::PathBuf::from(root).join(&name);
+        std::fs::create_dir_all(&folder).expect("bucket");
+        Some(Self { endpoint, name, folder, access_key, secret_key })
+    }
+
+    /// The settings flags that point the app at this bucket.
+    pub fn flags(&self) -> Vec<String> {
+        let flags = [
+            "--storage-type",
+            "minio",
+            "--minio-endpoint",
+            &self.endpoint,
+            "--minio-bucket-name",
+            &self.name,
+            "--minio-access-key",
+            &self.access_key,
+            "--minio-secret-key",
+            &self.secret_key,
+        ];
+        flags.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The same bucket as a storage configuration, for tests that read it directly.
+    pub fn config(&self) -> omnisonic_platform::StorageConfig {
+        omnisonic_platform::StorageConfig::S3 {
+            bucket: self.name.clone(),
+            region: "us-east-1".to_owned(),
+            endpoint: Some(self.endpoint.clone()),
+            access_key_id: self.access_key.clone(),
+            secret_access_key: self.secret_key.clone(),
+        }
+    }
+}
+
+/// Every regular file below `dir`.
+pub fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { stack.push(path) } else { found.push(path) }
+        }
+    }
+    found
+}

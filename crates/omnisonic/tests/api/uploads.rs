@@ -1,7 +1,7 @@
 //! Uploads (spec 1.2) as a client meets them, on both storage backends — local files and a real S3 server
 //! (s3s-fs, started by scripts/services.sh) — and on both databases.
 
-use crate::helpers::{Backend, TestApp, settings, spawn_app_with};
+use crate::helpers::{Backend, S3Bucket, TestApp, files_below, settings, spawn_app_with};
 use sha2::Digest;
 use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,44 +34,10 @@ async fn spawn(backend: Backend, store: Store) -> Option<Setup> {
             )
         }
         Store::S3 => {
-            let (Ok(endpoint), Ok(root), Ok(key), Ok(secret)) = (
-                std::env::var("OMNISONIC_TEST_S3_ENDPOINT"),
-                std::env::var("OMNISONIC_TEST_S3_ROOT"),
-                std::env::var("OMNISONIC_TEST_S3_ACCESS_KEY"),
-                std::env::var("OMNISONIC_TEST_S3_SECRET_KEY"),
-            ) else {
-                assert!(
-                    std::env::var("OMNISONIC_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                    "OMNISONIC_REQUIRE_SERVICES=1 but OMNISONIC_TEST_S3_* are not set (bash scripts/services.sh s3-env)"
-                );
-                eprintln!("skipping the S3 variant: OMNISONIC_TEST_S3_ENDPOINT is not set");
-                return None;
-            };
-            // A folder is a bucket to s3s-fs: one fresh bucket per test.
-            let bucket = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
-            std::fs::create_dir_all(PathBuf::from(&root).join(&bucket)).expect("bucket");
-            let args = [
-                "--data-dir",
-                &data_dir,
-                "--storage-type",
-                "minio",
-                "--minio-endpoint",
-                &endpoint,
-                "--minio-bucket-name",
-                &bucket,
-                "--minio-access-key",
-                &key,
-                "--minio-secret-key",
-                &secret,
-            ];
-            let config = omnisonic_platform::StorageConfig::S3 {
-                bucket: bucket.clone(),
-                region: "us-east-1".to_owned(),
-                endpoint: Some(endpoint.clone()),
-                access_key_id: key.clone(),
-                secret_access_key: secret.clone(),
-            };
-            (args.iter().map(|s| s.to_string()).collect(), PathBuf::from(root).join(bucket), config)
+            let bucket = S3Bucket::fresh()?;
+            let mut args = vec!["--data-dir".to_owned(), data_dir];
+            args.extend(bucket.flags());
+            (args, bucket.folder.clone(), bucket.config())
         }
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -86,19 +52,6 @@ fn tamper(url: &str) -> String {
     let old = url.as_bytes()[at];
     let new = if old == b'a' { 'b' } else { 'a' };
     format!("{}{new}{}", &url[..at], &url[at + 1..])
-}
-
-/// Every regular file below `dir`.
-fn files_below(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() { stack.push(path) } else { found.push(path) }
-        }
-    }
-    found
 }
 
 /// A mono 16-bit 44.1 kHz WAV of `samples` samples.
