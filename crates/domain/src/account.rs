@@ -80,3 +80,14 @@ mod tests {
         assert!(check_new_password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
     }
 }
+
+string_enum!(
+    /// What a user may change beyond their own studio sessions. Everyone signed in may read the catalogue and
+    /// licenses; writes to them need `editor`, and the royalty ledger (reads and writes) needs `accountant`.
+    StaffRole {
+        /// Creates and edits works, recordings, contributions and licenses.
+        Editor => "editor",
+        /// Opens, writes to and closes royalty cycles, and reads statements.
+        Accountant => "accountant",
+    }
+);

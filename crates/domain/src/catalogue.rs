@@ -3,7 +3,7 @@
 use crate::validation::{optional_text, required_text};
 use crate::{Isrc, Iswc, ValidationErrors};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Longest title or name we store, in characters.
 pub const MAX_TITLE_CHARS: usize = 500;
@@ -11,36 +11,6 @@ pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_GENRE_CHARS: usize = 100;
 /// Longest recording we accept, in seconds (24 hours; longer is a data error).
 pub const MAX_DURATION_SECONDS: i64 = 86_400;
-
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stable lower-case name stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            /// Parses the stored name.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 string_enum!(
     /// What kind of party this is.

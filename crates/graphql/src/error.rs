@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Unauthenticated,
     /// Signed in, but not allowed.
     Forbidden,
+    /// A connection tried to hold more subscriptions than allowed.
+    TooManySubscriptions,
     /// Something failed on our side; details are in the server log.
     Internal,
 }
@@ -30,6 +32,7 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
+            Self::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
             Self::Internal => "INTERNAL",
         }
     }
@@ -72,6 +75,15 @@ pub(crate) fn from_store(err: StoreError) -> Error {
             })
         }
         StoreError::Conflict { field, reason } => coded(ErrorCode::Conflict, format!("{field} {reason}")),
+        StoreError::LicenseConflict { ids } => {
+            let message = StoreError::LicenseConflict { ids: ids.clone() }.to_string();
+            let list: Vec<async_graphql::Value> =
+                ids.iter().map(|id| async_graphql::Value::from(id.to_string())).collect();
+            Error::new(message).extend_with(move |_, e| {
+                e.set("code", ErrorCode::Conflict.as_str());
+                e.set("conflictingLicenseIds", async_graphql::Value::List(list.clone()));
+            })
+        }
         other => {
             tracing::error!(error = ?other, "store failure in a GraphQL resolver");
             coded(ErrorCode::Internal, "internal error")

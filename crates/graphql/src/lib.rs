@@ -5,18 +5,32 @@
 //! complexity are bounded so that one request cannot ask for the whole graph.
 
 mod error;
+pub mod events;
 pub mod loaders;
+mod mutation;
 mod query;
+#[macro_use]
 mod types;
+mod rights;
+mod rights_query;
+mod subscription;
 
 pub use error::ErrorCode;
+pub use subscription::SubscriptionBudget;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{MergedObject, Schema};
+use omnisonic_domain::account::StaffRole;
+use omnisonic_platform::PubSub;
 use omnisonic_store::DatabaseConnection;
+use std::sync::Arc;
 
-/// The schema type served at `/graphql`.
-pub type OmnisonicSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+/// Every query: the catalogue's and the rights graph's.
+#[derive(MergedObject, Default)]
+pub struct Query(query::CatalogueQuery, rights_query::RightsQuery);
+
+/// The schema type served at `/graphql` and `/graphql/ws`.
+pub type OmnisonicSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;
 
 /// Deepest selection a query may nest.
 pub const MAX_DEPTH: usize = 12;
@@ -25,10 +39,11 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 /// Most items one page of a connection may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-/// Builds the schema; `db` serves every resolver.
-pub fn build_schema(db: DatabaseConnection) -> OmnisonicSchema {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+/// Builds the schema; `db` serves every resolver and `pubsub` carries change events to subscriptions.
+pub fn build_schema(db: DatabaseConnection, pubsub: PubSub) -> OmnisonicSchema {
+    Schema::build(Query::default(), mutation::Mutation, subscription::Subscription)
         .data(db)
+        .data(pubsub)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -36,7 +51,7 @@ pub fn build_schema(db: DatabaseConnection) -> OmnisonicSchema {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), mutation::Mutation, subscription::Subscription).finish().sdl()
 }
 
 /// Who sent a request: the signed-in user's id, or `None` for anonymous requests. Resolvers that change data
@@ -49,6 +64,35 @@ pub fn require_actor(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<
     ctx.data_opt::<Actor>()
         .and_then(|actor| actor.0)
         .ok_or_else(|| error::coded(ErrorCode::Unauthenticated, "sign in to do this"))
+}
+
+/// The signed-in user's id when they hold `role`; `UNAUTHENTICATED` when anonymous, `FORBIDDEN` otherwise.
+pub async fn require_role(ctx: &async_graphql::Context<'_>, role: StaffRole) -> async_graphql::Result<uuid::Uuid> {
+    let user = require_actor(ctx)?;
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let roles = omnisonic_store::auth::roles_of(db, user).await.map_err(error::from_store)?;
+    if roles.iter().any(|r| r == role.as_str()) {
+        Ok(user)
+    } else {
+        Err(error::coded(ErrorCode::Forbidden, format!("this needs the {role} role")))
+    }
+}
+
+/// Prepares one subscription (or any operation sent over a WebSocket): like [`prepare`], but the loader is
+/// shared with the subscription's stream, which empties its cache before each event, and the connection's
+/// subscription budget applies.
+pub fn prepare_subscription(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    actor: Actor,
+    budget: SubscriptionBudget,
+) -> async_graphql::Request {
+    let loader: Arc<loaders::Loaders> = Arc::new(DataLoader::with_cache(
+        loaders::CatalogueLoader::new(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    request.data(loader).data(actor).data(budget)
 }
 
 /// Prepares one request: attaches who sent it and a fresh, request-scoped DataLoader (its cache must not outlive

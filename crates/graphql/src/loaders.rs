@@ -105,6 +105,21 @@ impl CatalogueLoader {
     }
 }
 
+/// The licenses of a work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkLicenses(pub Uuid);
+
+/// Empties the loader's cache. A subscription's loader lives as long as the subscription, so it is cleared before
+/// every event: each event must show the data as it is now, not as it was at the first one.
+pub fn clear_all(loader: &Loaders) {
+    loader.clear::<PartyKey>();
+    loader.clear::<WorkKey>();
+    loader.clear::<RecordingContributions>();
+    loader.clear::<WorkContributions>();
+    loader.clear::<WorkRecordings>();
+    loader.clear::<WorkLicenses>();
+}
+
 /// A party by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PartyKey(pub Uuid);
@@ -191,5 +206,15 @@ impl Loader<WorkRecordings> for CatalogueLoader {
     async fn load(&self, keys: &[WorkRecordings]) -> Result<HashMap<WorkRecordings, Self::Value>, Self::Error> {
         let rows = catalogue::recordings_for_works(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(group(keys, WorkRecordings, rows, |r| r.work_id))
+    }
+}
+
+impl Loader<WorkLicenses> for CatalogueLoader {
+    type Value = Vec<omnisonic_store::entities::license::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[WorkLicenses]) -> Result<HashMap<WorkLicenses, Self::Value>, Self::Error> {
+        let rows = omnisonic_store::licenses::licenses_for_works(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, WorkLicenses, rows, |l| Some(l.work_id)))
     }
 }

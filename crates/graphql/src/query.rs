@@ -12,18 +12,29 @@ use omnisonic_store::catalogue::{self, RecordingFilter};
 use uuid::Uuid;
 
 /// The read side of the catalogue.
-pub struct Query;
+#[derive(Default)]
+pub struct CatalogueQuery;
 
-fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
     ctx.data_unchecked::<DatabaseConnection>()
 }
 
-fn parse_id(field: &str, id: &ID) -> Result<Uuid> {
+pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| bad_input(field, format!("{:?} is not a valid id", id.as_str())))
 }
 
+/// Validates a plain list's `first` (1–[`MAX_PAGE_SIZE`], `default` when absent).
+pub(crate) fn page_size(first: Option<i32>, default: i32) -> Result<u64> {
+    let first = first.unwrap_or(default);
+    if (1..=MAX_PAGE_SIZE).contains(&first) {
+        Ok(first as u64)
+    } else {
+        Err(bad_input("first", format!("must be between 1 and {MAX_PAGE_SIZE}")))
+    }
+}
+
 /// Validates `first` and decodes `after` into the id to continue after.
-fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<Uuid>)> {
+pub(crate) fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<Uuid>)> {
     let first = first.unwrap_or(20);
     if !(1..=MAX_PAGE_SIZE).contains(&first) {
         return Err(bad_input("first", format!("must be between 1 and {MAX_PAGE_SIZE}")));
@@ -35,7 +46,7 @@ fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<U
 }
 
 /// Builds a connection from `limit + 1` fetched rows: the extra row only tells whether a next page exists.
-fn connection<R, N: async_graphql::OutputType>(
+pub(crate) fn connection<R, N: async_graphql::OutputType>(
     mut rows: Vec<R>,
     limit: u64,
     had_cursor: bool,
@@ -50,7 +61,7 @@ fn connection<R, N: async_graphql::OutputType>(
 }
 
 #[Object]
-impl Query {
+impl CatalogueQuery {
     /// A work by id.
     async fn work(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Work>> {
         let id = parse_id("id", &id)?;

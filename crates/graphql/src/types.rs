@@ -2,14 +2,18 @@
 
 use crate::error::from_store;
 use crate::loaders::{Loaders, PartyKey, RecordingContributions, WorkContributions, WorkKey, WorkRecordings};
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use omnisonic_domain::catalogue as domain;
 use omnisonic_store::entities::{contribution, party, recording, work};
 use std::sync::Arc;
 
+/// The request's loader: its own for queries and mutations, or the subscription's shared one.
 pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
-    ctx.data_unchecked::<Loaders>()
+    match ctx.data_opt::<Loaders>() {
+        Some(loader) => loader,
+        None => ctx.data_unchecked::<Arc<Loaders>>(),
+    }
 }
 
 pub(crate) fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::Error {
@@ -22,15 +26,22 @@ pub(crate) fn load_err(err: Arc<omnisonic_store::StoreError>) -> async_graphql::
     }
 }
 
+/// Mirrors a domain `string_enum!` as a GraphQL enum, with conversions both ways.
 macro_rules! mirror_enum {
     ($(#[$doc:meta])* $name:ident : $domain:ty { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+        #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
         impl $name {
-            fn from_stored(s: &str) -> Option<Self> {
+            #[allow(dead_code)]
+            pub(crate) fn from_stored(s: &str) -> Option<Self> {
                 match <$domain>::parse(s)? { $(<$domain>::$variant => Some(Self::$variant)),+ }
+            }
+
+            #[allow(dead_code)]
+            pub(crate) fn to_domain(self) -> $domain {
+                match self { $(Self::$variant => <$domain>::$variant),+ }
             }
         }
     };
@@ -138,6 +149,11 @@ impl Work {
     async fn recordings(&self, ctx: &Context<'_>) -> Result<Vec<Recording>> {
         let rows = loader(ctx).load_one(WorkRecordings(self.0.id)).await.map_err(load_err)?;
         Ok(rows.unwrap_or_default().into_iter().map(Recording).collect())
+    }
+    /// Licenses granted on this work, oldest first (every status).
+    async fn licenses(&self, ctx: &Context<'_>) -> Result<Vec<crate::rights::License>> {
+        let rows = loader(ctx).load_one(crate::loaders::WorkLicenses(self.0.id)).await.map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(crate::rights::License).collect())
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at

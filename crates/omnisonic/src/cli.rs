@@ -68,6 +68,23 @@ pub enum Command {
     /// Manage users: create development sign-in accounts, list users, disable or re-enable them.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import the deals of a DDEX ERN 3.4.1 NewReleaseMessage as licenses.
+    ///
+    /// Each deal becomes a master-rights license to the message's recipient, per recording and territory
+    /// (deals of the album and of its tracks that cover the same recording and territory are merged). Recordings
+    /// the catalogue lacks are added, with a work of their title. A license that overlaps an active one is stored
+    /// as a draft and counted, for a person to resolve. Importing the same message again changes nothing.
+    ///
+    /// Example:
+    ///   omnisonic import-ern ../shared/data/ddex/ern341_sony_7digital.xml
+    #[command(verbatim_doc_comment)]
+    ImportErn {
+        /// The ERN XML file.
+        file: PathBuf,
+    },
+    /// Licenses: `expire` marks active licenses whose end has passed as expired (the daily job, run by hand).
+    #[command(subcommand)]
+    Licenses(LicensesCommand),
     /// Print .env.example, generated from the settings' documentation.
     #[command(hide = true)]
     EnvExample,
@@ -84,6 +101,17 @@ pub enum UploadsCommand {
         /// Age in days after which an unused upload goes.
         #[arg(long, default_value_t = 30, value_name = "DAYS")]
         older_than_days: u64,
+    },
+}
+
+/// `omnisonic licenses …`.
+#[derive(Debug, Subcommand)]
+pub enum LicensesCommand {
+    /// Expire every active license whose end is at or before now (or --now).
+    Expire {
+        /// Pretend it is this instant (`YYYY-MM-DD` or RFC 3339), e.g. to see what will expire.
+        #[arg(long, value_name = "WHEN")]
+        now: Option<String>,
     },
 }
 
@@ -119,6 +147,20 @@ pub enum UserCommand {
     Enable {
         /// Email address or user id.
         user: String,
+    },
+    /// Give a user a role: `editor` (catalogue and licenses) or `accountant` (the royalty ledger).
+    Grant {
+        /// Email address or user id.
+        user: String,
+        /// `editor` or `accountant`.
+        role: String,
+    },
+    /// Take a role away from a user.
+    Revoke {
+        /// Email address or user id.
+        user: String,
+        /// `editor` or `accountant`.
+        role: String,
     },
 }
 
@@ -199,6 +241,30 @@ impl Cli {
                 let db = startup::connect(&settings).await?;
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
                 users::run(&db, command).await
+            }
+            Command::ImportErn { file } => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let pubsub = startup::connect_pubsub(&settings).await?;
+                let bar = indicatif::ProgressBar::new(0).with_message("importing deals");
+                let summary = crate::rights::import_ern(&db, &pubsub, &file, &bar).await;
+                bar.finish_and_clear();
+                println!("{}", summary?);
+                Ok(())
+            }
+            Command::Licenses(LicensesCommand::Expire { now }) => {
+                let now = match now {
+                    Some(text) => {
+                        omnisonic_domain::license::parse_instant(&text).map_err(|e| anyhow::anyhow!("--now: {e}"))?
+                    }
+                    None => chrono::Utc::now(),
+                };
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let pubsub = startup::connect_pubsub(&settings).await?;
+                let expired = crate::rights::expire_licenses(&db, &pubsub, now).await?;
+                println!("{expired} licenses expired");
+                Ok(())
             }
             Command::EnvExample => {
                 print!("{}", env_example());

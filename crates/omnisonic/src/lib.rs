@@ -6,6 +6,7 @@ pub mod cli;
 pub mod exports;
 pub mod jobs;
 pub mod queue;
+pub mod rights;
 pub mod seed;
 pub mod settings;
 pub mod startup;

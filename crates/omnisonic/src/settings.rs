@@ -232,6 +232,11 @@ pub struct Settings {
     #[arg(long, env = "EXPORT_MAX_DURATION_SECONDS", global = true, default_value_t = 600, value_name = "SECONDS")]
     pub export_max_duration_seconds: u64,
 
+    /// Also serve GraphQL subscriptions (`/graphql/ws`) on this port, as spec 2.1 asks (4001 there); they are
+    /// always served on the main port too.
+    #[arg(long, env = "SUBSCRIPTIONS_PORT", global = true, value_name = "PORT")]
+    pub subscriptions_port: Option<u16>,
+
     /// How long a worker holds a job without a heartbeat. When a worker dies, its job runs again after this.
     #[arg(long, env = "JOB_LEASE_SECONDS", global = true, default_value_t = 30, value_name = "SECONDS")]
     pub job_lease_seconds: u64,
@@ -434,7 +439,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 40] = [
+        const KNOWN: [&str; 41] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -475,6 +480,7 @@ impl Settings {
             "export_max_duration_seconds",
             "job_lease_seconds",
             "redis_key_prefix",
+            "subscriptions_port",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -536,6 +542,7 @@ impl Settings {
                 }
                 "job_lease_seconds" => self.job_lease_seconds = text.parse().map_err(|e| bad(&e))?,
                 "redis_key_prefix" => self.redis_key_prefix = text,
+                "subscriptions_port" => self.subscriptions_port = Some(text.parse().map_err(|e| bad(&e))?),
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
+    /// The extra listener for GraphQL subscriptions (`SUBSCRIPTIONS_PORT`) and its router.
+    subscriptions: Option<(TcpListener, axum::Router)>,
     router: axum::Router,
     /// Tells the in-process workers to stop taking jobs.
     stop_workers: tokio::sync::watch::Sender<bool>,
@@ -102,7 +104,10 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
+    let expiry =
+        tokio::spawn(crate::rights::daily_license_expiry(services.db.clone(), services.pubsub.clone(), stop.clone()));
     omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop).await;
+    expiry.abort();
 }
 
 impl Application {
@@ -123,6 +128,13 @@ impl Application {
         let bind = settings.bind;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("listen on {bind}"))?;
         let bound = listener.local_addr().context("read the bound address")?;
+        let subscriptions_listener = match settings.subscriptions_port {
+            Some(port) => {
+                let addr = SocketAddr::new(bind.ip(), port);
+                Some(TcpListener::bind(addr).await.with_context(|| format!("listen for subscriptions on {addr}"))?)
+            }
+            None => None,
+        };
         let auth = settings.auth_config(bound)?;
         let providers: Vec<&str> = auth.providers.iter().map(|p| p.kind.id()).collect();
         tracing::info!(public_url = %auth.public_url, ?providers, credentials = auth.credentials, "sign-in configured");
@@ -152,7 +164,13 @@ impl Application {
             settings.storage_cdn_url.clone(),
             background,
         );
-        Ok(Self { listener, router: omnisonic_web::router(state), stop_workers, workers })
+        let subscriptions = subscriptions_listener.map(|l| (l, omnisonic_web::subscriptions_router(state.clone())));
+        Ok(Self { listener, router: omnisonic_web::router(state), subscriptions, stop_workers, workers })
+    }
+
+    /// The subscriptions listener's address, when `SUBSCRIPTIONS_PORT` is set.
+    pub fn subscriptions_addr(&self) -> Option<SocketAddr> {
+        self.subscriptions.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The bound address (with the real port when 0 was asked for).
@@ -165,6 +183,18 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         // Connection info gives handlers the peer address (per-IP sign-in rate limits).
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Some((listener, router)) = self.subscriptions {
+            let mut stopping = self.stop_workers.subscribe();
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stopping.changed().await;
+                };
+                if let Err(err) = axum::serve(listener, service).with_graceful_shutdown(stopped).await {
+                    tracing::error!(error = %err, "the subscriptions listener failed");
+                }
+            });
+        }
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP");
         let _ = self.stop_workers.send(true);
         if let Some(workers) = self.workers
@@ -173,6 +203,16 @@ impl Application {
             tracing::warn!("exports still running at shutdown; another worker will redo them");
         }
         served
+    }
+}
+
+/// Pub/sub as configured: Redis with `REDIS_URL`, else in-process (for commands that only publish).
+pub async fn connect_pubsub(settings: &Settings) -> anyhow::Result<omnisonic_platform::PubSub> {
+    match &settings.redis_url {
+        Some(url) => omnisonic_platform::PubSub::redis(&url.0)
+            .await
+            .with_context(|| format!("connect pub/sub to Redis at {}", redact_url(&url.0))),
+        None => Ok(omnisonic_platform::PubSub::in_process()),
     }
 }
 

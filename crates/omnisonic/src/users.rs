@@ -1,9 +1,9 @@
-//! `omnisonic user create|list|disable|enable`: account administration from the shell.
+//! `omnisonic user create|list|disable|enable|grant|revoke`: account administration from the shell.
 
 use crate::cli::UserCommand;
 use anyhow::{Context, bail};
 use base64::Engine;
-use omnisonic_domain::account::{MAX_NAME_CHARS, check_new_password, normalize_email};
+use omnisonic_domain::account::{MAX_NAME_CHARS, StaffRole, check_new_password, normalize_email};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::StoreError;
 use omnisonic_store::auth::{self as store, NewUser};
@@ -17,6 +17,8 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Resul
         UserCommand::List => list(db).await,
         UserCommand::Disable { user } => set_disabled(db, &user, true).await,
         UserCommand::Enable { user } => set_disabled(db, &user, false).await,
+        UserCommand::Grant { user, role } => set_role(db, &user, &role, true).await,
+        UserCommand::Revoke { user, role } => set_role(db, &user, &role, false).await,
     }
 }
 
@@ -97,6 +99,24 @@ async fn set_disabled(db: &DatabaseConnection, who: &str, disabled: bool) -> any
         println!("disabled {label}: their sign-ins have ended");
     } else {
         println!("enabled {label}");
+    }
+    Ok(())
+}
+
+async fn set_role(db: &DatabaseConnection, who: &str, role: &str, grant: bool) -> anyhow::Result<()> {
+    let Some(role) = StaffRole::parse(&role.trim().to_ascii_lowercase()) else {
+        let names: Vec<&str> = StaffRole::ALL.iter().map(|r| r.as_str()).collect();
+        bail!("unknown role {role:?}: use one of {}", names.join(", "));
+    };
+    let user = find(db, who).await?;
+    let label = user.email.as_deref().unwrap_or(who);
+    if grant {
+        store::grant_role(db, user.id, role.as_str()).await?;
+        println!("{label} is now {role}");
+    } else if store::revoke_role(db, user.id, role.as_str()).await? {
+        println!("{label} is no longer {role}");
+    } else {
+        println!("{label} was not {role}; nothing changed");
     }
     Ok(())
 }

@@ -294,3 +294,39 @@ pub async fn consume_verification_token(
     let deleted = verification_token::Entity::delete_by_id(token_hash.to_owned()).exec_with_returning(db).await?;
     Ok(deleted.filter(|row| row.expires_at > Utc::now()).map(|row| row.identifier))
 }
+
+/// Gives `user_id` a role (idempotent).
+pub async fn grant_role(db: &impl ConnectionTrait, user_id: Uuid, role: &str) -> Result<(), StoreError> {
+    use crate::entities::user_role;
+    let row = user_role::ActiveModel { user_id: Set(user_id), role: Set(role.to_owned()), granted_at: Set(Utc::now()) };
+    user_role::Entity::insert(row)
+        .on_conflict_do_nothing_on([user_role::Column::UserId, user_role::Column::Role])
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes a role away; `false` when the user did not have it.
+pub async fn revoke_role(db: &impl ConnectionTrait, user_id: Uuid, role: &str) -> Result<bool, StoreError> {
+    use crate::entities::user_role;
+    let deleted = user_role::Entity::delete_many()
+        .filter(user_role::Column::UserId.eq(user_id))
+        .filter(user_role::Column::Role.eq(role))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected > 0)
+}
+
+/// The roles of a user, sorted.
+pub async fn roles_of(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<String>, StoreError> {
+    use crate::entities::user_role;
+    use sea_orm::QuerySelect;
+    Ok(user_role::Entity::find()
+        .select_only()
+        .column(user_role::Column::Role)
+        .filter(user_role::Column::UserId.eq(user_id))
+        .order_by_asc(user_role::Column::Role)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

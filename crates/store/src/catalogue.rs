@@ -402,3 +402,98 @@ pub async fn refresh_statistics(db: &impl ConnectionTrait) -> Result<(), StoreEr
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }
+
+/// Replaces a work's title, ISWC and genres.
+pub async fn update_work(db: &DatabaseConnection, id: Uuid, new: &NewWork) -> Result<work::Model, StoreError> {
+    let existing = work::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "work", id: id.to_string() })?;
+    let mut row: work::ActiveModel = existing.into();
+    row.title = Set(new.title.clone());
+    row.iswc = Set(new.iswc.as_ref().map(|i| i.as_str().to_owned()));
+    row.genres = Set(serde_json::json!(new.genres));
+    row.updated_at = Set(Utc::now());
+    Ok(sea_orm::ActiveModelTrait::update(row, db).await?)
+}
+
+/// Links a recording to the work it records (or unlinks it with `None`).
+pub async fn set_recording_work(
+    db: &DatabaseConnection,
+    recording_id: Uuid,
+    work_id: Option<Uuid>,
+) -> Result<recording::Model, StoreError> {
+    if let Some(work_id) = work_id
+        && work::Entity::find_by_id(work_id).one(db).await?.is_none()
+    {
+        return Err(StoreError::NotFound { entity: "work", id: work_id.to_string() });
+    }
+    let existing = recording::Entity::find_by_id(recording_id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "recording", id: recording_id.to_string() })?;
+    let mut row: recording::ActiveModel = existing.into();
+    row.work_id = Set(work_id);
+    row.updated_at = Set(Utc::now());
+    Ok(sea_orm::ActiveModelTrait::update(row, db).await?)
+}
+
+/// Changes a contribution's role and share, refusing (and writing nothing) if its target's shares for the role
+/// would pass 100 %. Takes the target's write lock first, like [`add_contribution`]. The target is touched
+/// (`updated_at`), so its subscribers hear about it.
+pub async fn update_contribution(
+    db: &DatabaseConnection,
+    id: Uuid,
+    role: Role,
+    share: ShareBps,
+) -> Result<contribution::Model, StoreError> {
+    let txn = db.begin().await?;
+    let current = contribution::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "contribution", id: id.to_string() })?;
+    let target = match (current.work_id, current.recording_id) {
+        (Some(work), _) => {
+            lock_row::<work::Entity>(&txn, work::Column::Id, work::Column::UpdatedAt, work).await?;
+            contribution::Column::WorkId.eq(work)
+        }
+        (None, Some(rec)) => {
+            lock_row::<recording::Entity>(&txn, recording::Column::Id, recording::Column::UpdatedAt, rec).await?;
+            contribution::Column::RecordingId.eq(rec)
+        }
+        (None, None) => return Err(StoreError::NotFound { entity: "contribution target", id: id.to_string() }),
+    };
+    let others = contribution::Entity::find()
+        .filter(target)
+        .filter(contribution::Column::Role.eq(role.as_str()))
+        .filter(contribution::Column::Id.ne(id))
+        .all(&txn)
+        .await?;
+    let shares = others.iter().filter_map(|c| ShareBps::new(i64::from(c.share_bps)).ok());
+    if let Err(err) = check_role_total(role.as_str(), shares, share) {
+        let mut errors = ValidationErrors::default();
+        errors.add("shareBps", err.to_string());
+        return Err(StoreError::Invalid(errors));
+    }
+    let mut row: contribution::ActiveModel = current.into();
+    row.role = Set(role.as_str().to_owned());
+    row.share_bps = Set(i32::from(share.bps()));
+    let saved = sea_orm::ActiveModelTrait::update(row, &txn).await?;
+    let now = Utc::now();
+    if let Some(work) = saved.work_id {
+        work::Entity::update_many()
+            .col_expr(work::Column::UpdatedAt, Expr::value(now))
+            .filter(work::Column::Id.eq(work))
+            .exec(&txn)
+            .await?;
+    }
+    if let Some(rec) = saved.recording_id {
+        recording::Entity::update_many()
+            .col_expr(recording::Column::UpdatedAt, Expr::value(now))
+            .filter(recording::Column::Id.eq(rec))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(saved)
+}

@@ -31,6 +31,12 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// An active license would overlap these active licenses of the same work, territory and right.
+    #[error("the license overlaps active license(s) {}", .ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    LicenseConflict {
+        /// The licenses it collides with.
+        ids: Vec<uuid::Uuid>,
+    },
     /// The database failed; details are for logs, not clients.
     #[error("database error")]
     Database(#[source] DbErr),

@@ -11,6 +11,8 @@ pub mod entities;
 mod error;
 pub mod exports;
 pub mod jobs;
+pub mod ledger;
+pub mod licenses;
 pub mod migration;
 pub mod studio;
 pub mod uploads;

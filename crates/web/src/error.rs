@@ -144,6 +144,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { entity, id } => Self::NotFound(format!("{entity} {id}")),
             StoreError::Invalid(errors) => Self::Validation(errors),
             StoreError::Conflict { field, reason } => Self::Conflict(format!("{field} {reason}")),
+            err @ StoreError::LicenseConflict { .. } => Self::Conflict(err.to_string()),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -14,6 +14,7 @@ mod audio;
 pub mod auth;
 mod error;
 mod extract;
+mod graphql_ws;
 mod metrics;
 mod openapi;
 mod pages;
@@ -30,6 +31,20 @@ pub use state::{AppState, Background};
 
 use axum::Router;
 
+/// Only GraphQL subscriptions (`/graphql/ws`), with the same sessions and middleware, for `SUBSCRIPTIONS_PORT`.
+pub fn subscriptions_router(state: AppState) -> Router {
+    let sessions = state.auth.session_layer(state.db.clone());
+    let app = Router::new()
+        .merge(graphql_ws::router())
+        .fallback(pages::not_found)
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(auth::csrf::verify))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(auth::no_store_with_session))
+        .with_state(state);
+    telemetry::apply(app)
+}
+
 /// The whole HTTP surface of Omnisonic.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -39,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::exports::router())
         .merge(realtime::router())
         .merge(routes::graphql::router())
+        .merge(graphql_ws::router())
         .merge(openapi::router());
     let sessions = state.auth.session_layer(state.db.clone());
     let app = Router::new()

@@ -103,7 +103,8 @@ async fn upgrade(
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve(socket, state, client, first_room))
 }
 
-fn same_origin(origin: &str, public_url: &str) -> bool {
+/// Whether a browser's `Origin` is our public URL's origin.
+pub(crate) fn same_origin(origin: &str, public_url: &str) -> bool {
     let (Ok(origin), Ok(public)) = (url::Url::parse(origin), url::Url::parse(public_url)) else { return false };
     origin.origin() == public.origin()
 }

@@ -48,7 +48,7 @@ impl AppState {
         storage_cdn: Option<String>,
         background: Background,
     ) -> Self {
-        let schema = omnisonic_graphql::build_schema(db.clone());
+        let schema = omnisonic_graphql::build_schema(db.clone(), background.pubsub.clone());
         Self { db, schema, metrics, auth, storage, storage_cdn, background }
     }
 

@@ -52,6 +52,11 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A fresh browser for a server at `address` (another node than the test app, say).
+    pub fn at(address: SocketAddr) -> Self {
+        Self::new(address)
+    }
+
     fn new(address: SocketAddr) -> Self {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()

@@ -15,5 +15,6 @@ mod health;
 mod ingest;
 mod migrations;
 mod queue;
+mod rights;
 mod studio;
 mod uploads;

@@ -3,12 +3,17 @@
 pub mod account;
 pub mod auth_session;
 pub mod contribution;
+pub mod cycle;
+pub mod cycle_checkpoint;
 pub mod export;
+pub mod ledger_entry;
+pub mod license;
 pub mod party;
 pub mod recording;
 pub mod studio_session;
 pub mod track;
 pub mod upload;
 pub mod user;
+pub mod user_role;
 pub mod verification_token;
 pub mod work;

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A recording row.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "recordings")]
 pub struct Model {
     /// Primary key (UUIDv7); also the pagination order.

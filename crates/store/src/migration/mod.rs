@@ -10,6 +10,7 @@ mod m20261126_000003_auth;
 mod m20261126_000004_session_owner_required;
 mod m20261126_000005_uploads;
 mod m20261126_000006_exports;
+mod m20261126_000007_rights;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_session_owner_required::Migration),
             Box::new(m20261126_000005_uploads::Migration),
             Box::new(m20261126_000006_exports::Migration),
+            Box::new(m20261126_000007_rights::Migration),
         ]
     }
 }

@@ -113,3 +113,8 @@ fn rejection(request: &Request) -> Response {
     }
     ApiError::CsrfFailed.into_response()
 }
+
+/// Whether a token a client sent is the session's, compared in constant time.
+pub(crate) fn tokens_match(expected: &str, provided: &str) -> bool {
+    bool::from(provided.as_bytes().ct_eq(expected.as_bytes()))
+}

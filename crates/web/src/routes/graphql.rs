@@ -24,14 +24,31 @@ pub fn router() -> Router<AppState> {
 
 /// Executes one JSON-encoded GraphQL request. The body goes through [`ApiJson`], so it is bounded before it is
 /// buffered, and a non-JSON (e.g. multipart) or malformed body is a problem+json error like on every REST route.
+///
+/// The answer follows GraphQL over HTTP: `application/json` by default, or `application/graphql-response+json`
+/// when the client accepts it — and then a request that could not run at all (a document that does not parse or
+/// validate, variables that do not coerce) is a 400 without `data`.
 async fn execute(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<async_graphql::Request>,
 ) -> Response {
     let actor = omnisonic_graphql::Actor(viewer.user_id());
     let response = state.schema.execute(omnisonic_graphql::prepare(request, &state.db, actor)).await;
-    async_graphql_axum::GraphQLResponse::from(response).into_response()
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let graphql_response = accept.contains("application/graphql-response+json");
+    // Errors without a path come from before execution: parsing, validation, variable coercion.
+    let not_executed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let (status, body) = if graphql_response && not_executed {
+        (axum::http::StatusCode::BAD_REQUEST, serde_json::json!({ "errors": response.errors }))
+    } else {
+        (axum::http::StatusCode::OK, serde_json::to_value(&response).unwrap_or_default())
+    };
+    let content_type = if graphql_response { "application/graphql-response+json" } else { "application/json" };
+    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
 }
 
 async fn graphiql(viewer: Viewer) -> Response {

@@ -1,0 +1,141 @@
+//! The root `Subscription` type: live changes over `graphql-transport-ws`.
+//!
+//! Each subscription listens on its pub/sub channel (in-process, or Redis across nodes) and turns every published
+//! row into its GraphQL type; nested fields are resolved fresh for each event. A connection may hold at most
+//! [`SubscriptionBudget`]'s number of subscriptions at once.
+
+use crate::error::{ErrorCode, coded};
+use crate::events;
+use crate::loaders::{Loaders, clear_all};
+use crate::query::parse_id;
+use crate::require_role;
+use crate::rights::{CycleCheckpoint, LedgerEntry, License};
+use crate::types::{Recording, Work};
+use async_graphql::{Context, ID, Result, Subscription};
+use futures::{Stream, StreamExt};
+use omnisonic_domain::account::StaffRole;
+use omnisonic_platform::PubSub;
+use omnisonic_store::entities::{cycle_checkpoint, ledger_entry, license, recording, work};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many subscriptions one connection may hold at once.
+#[derive(Clone, Debug)]
+pub struct SubscriptionBudget {
+    active: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl SubscriptionBudget {
+    /// A budget of `max` subscriptions for one connection.
+    pub fn new(max: usize) -> Self {
+        Self { active: Arc::new(AtomicUsize::new(0)), max }
+    }
+
+    /// How many are held now.
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    fn acquire(&self) -> Result<BudgetGuard> {
+        let taken = self.active.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1));
+        match taken {
+            Ok(_) => Ok(BudgetGuard(self.active.clone())),
+            Err(_) => Err(coded(
+                ErrorCode::TooManySubscriptions,
+                format!("this connection already holds {} subscriptions, the most allowed", self.max),
+            )),
+        }
+    }
+}
+
+/// Gives its slot back when the subscription's stream is dropped (completed by the client, or disconnected).
+struct BudgetGuard(Arc<AtomicUsize>);
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Subscribes to `channel`: each published row becomes a `T` through `wrap`, with the subscription's loader
+/// cache emptied first so nested fields show the data as it is now.
+async fn watch<R, T>(
+    ctx: &Context<'_>,
+    channel: String,
+    wrap: fn(R) -> T,
+) -> Result<impl Stream<Item = T> + Send + 'static + use<R, T>>
+where
+    R: DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+{
+    let guard = ctx.data_opt::<SubscriptionBudget>().map(SubscriptionBudget::acquire).transpose()?;
+    let loaders = ctx.data_opt::<Arc<Loaders>>().cloned();
+    let pubsub = ctx.data_unchecked::<PubSub>();
+    let rows = events::listen::<R>(pubsub, &channel).await.map_err(|err| {
+        tracing::error!(error = %err, %channel, "could not subscribe");
+        coded(ErrorCode::Internal, "could not subscribe; try again")
+    })?;
+    Ok(rows.map(move |row| {
+        let _slot = &guard;
+        if let Some(loaders) = &loaders {
+            clear_all(loaders);
+        }
+        wrap(row)
+    }))
+}
+
+fn optional_id(field: &str, id: Option<&ID>) -> Result<Option<uuid::Uuid>> {
+    id.map(|id| parse_id(field, id)).transpose()
+}
+
+/// Live changes.
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Emits the work every time it changes: its fields, contributions or recordings.
+    async fn work_updated(&self, ctx: &Context<'_>, work_id: ID) -> Result<impl Stream<Item = Work> + use<>> {
+        let id = parse_id("workId", &work_id)?;
+        watch(ctx, events::work(id), |row: work::Model| Work(row)).await
+    }
+
+    /// Emits the recording every time it changes.
+    async fn recording_updated(
+        &self,
+        ctx: &Context<'_>,
+        recording_id: ID,
+    ) -> Result<impl Stream<Item = Recording> + use<>> {
+        let id = parse_id("recordingId", &recording_id)?;
+        watch(ctx, events::recording(id), |row: recording::Model| Recording(row)).await
+    }
+
+    /// Emits each new ledger entry of one cycle, or of every cycle when `cycleId` is omitted (accountants).
+    async fn ledger_entry_created(
+        &self,
+        ctx: &Context<'_>,
+        cycle_id: Option<ID>,
+    ) -> Result<impl Stream<Item = LedgerEntry> + use<>> {
+        require_role(ctx, StaffRole::Accountant).await?;
+        let id = optional_id("cycleId", cycle_id.as_ref())?;
+        watch(ctx, events::ledger_cycle(id), |row: ledger_entry::Model| LedgerEntry(row)).await
+    }
+
+    /// Emits the checkpoint when one cycle (or any, when `cycleId` is omitted) is closed (accountants).
+    async fn cycle_checkpoint_closed(
+        &self,
+        ctx: &Context<'_>,
+        cycle_id: Option<ID>,
+    ) -> Result<impl Stream<Item = CycleCheckpoint> + use<>> {
+        require_role(ctx, StaffRole::Accountant).await?;
+        let id = optional_id("cycleId", cycle_id.as_ref())?;
+        watch(ctx, events::checkpoint(id), |row: cycle_checkpoint::Model| CycleCheckpoint(row)).await
+    }
+
+    /// Emits a work's license each time one is created, changed, activated, revoked or expired.
+    async fn license_changed(&self, ctx: &Context<'_>, work_id: ID) -> Result<impl Stream<Item = License> + use<>> {
+        let id = parse_id("workId", &work_id)?;
+        watch(ctx, events::license_work(id), |row: license::Model| License(row)).await
+    }
+}

@@ -1,0 +1,194 @@
+//! Rights-graph operations outside GraphQL: the daily license expiry and importing DDEX ERN deals as licenses.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use omnisonic_domain::catalogue::{RecordingInput, WorkInput};
+use omnisonic_domain::ddex;
+use omnisonic_domain::license::{NewLicense, Period, RightsType, Scope};
+use omnisonic_graphql::events;
+use omnisonic_platform::PubSub;
+use omnisonic_store::{DatabaseConnection, StoreError, catalogue, licenses};
+use std::path::Path;
+use std::time::Duration;
+
+/// How often the expiry job runs.
+pub const EXPIRY_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Largest ERN file `import-ern` reads (a release message is tens of kilobytes; a whole catalogue a few MiB).
+pub const MAX_ERN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Expires every active license whose end has passed at `now`, and tells each work's subscribers. Returns how many.
+pub async fn expire_licenses(
+    db: &DatabaseConnection,
+    pubsub: &PubSub,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let expired = licenses::expire_due(db, now).await?;
+    for row in &expired {
+        events::publish(pubsub, &[events::license_work(row.work_id)], row).await;
+    }
+    Ok(expired.len())
+}
+
+/// Runs [`expire_licenses`] at start and then every [`EXPIRY_EVERY`] until `stop` turns true. Several nodes may
+/// run it: a license is only ever expired once.
+pub async fn daily_license_expiry(
+    db: DatabaseConnection,
+    pubsub: PubSub,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match expire_licenses(&db, &pubsub, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "licenses expired"),
+            Err(err) => tracing::error!(error = ?err, "license expiry failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(EXPIRY_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// What an ERN import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ErnSummary {
+    /// Grants (recording × territory) the message holds after merging its deals.
+    pub grants: usize,
+    /// Recordings that were not in the catalogue yet.
+    pub recordings_created: usize,
+    /// Works created for recordings that had none.
+    pub works_created: usize,
+    /// Licenses created in force (active, or expired when already over).
+    pub licenses_created: usize,
+    /// Licenses that overlap an existing active one, stored as drafts for a person to resolve.
+    pub drafts_for_conflicts: usize,
+    /// Grants already imported before (same message, recording, territory and start).
+    pub already_imported: usize,
+}
+
+impl std::fmt::Display for ErnSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} grants: {} licenses created, {} drafts (overlapping active licenses), {} already imported; \
+             {} new recordings, {} new works",
+            self.grants,
+            self.licenses_created,
+            self.drafts_for_conflicts,
+            self.already_imported,
+            self.recordings_created,
+            self.works_created
+        )
+    }
+}
+
+/// Reads a DDEX ERN 3.4.1 NewReleaseMessage and stores each deal as a master-rights license to the message's
+/// recipient, per recording and territory. Recordings the catalogue lacks are added, and a recording without a
+/// work gets one of its title. An ERN end date is the last valid day, so a license ends the day after. Importing
+/// the same message again changes nothing.
+pub async fn import_ern(
+    db: &DatabaseConnection,
+    pubsub: &PubSub,
+    path: &Path,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<ErnSummary> {
+    let size = std::fs::metadata(path).with_context(|| format!("read {}", path.display()))?.len();
+    anyhow::ensure!(size <= MAX_ERN_BYTES, "{} is {size} bytes; the limit is {MAX_ERN_BYTES}", path.display());
+    let xml = std::fs::read_to_string(path).with_context(|| format!("read {} as UTF-8", path.display()))?;
+    let message =
+        ddex::parse(&xml).with_context(|| format!("{} is not a DDEX ERN message we can read", path.display()))?;
+    let grants = message.grants();
+    let mut summary = ErnSummary { grants: grants.len(), ..ErnSummary::default() };
+    progress.set_length(grants.len() as u64);
+    let mut works: std::collections::HashMap<String, uuid::Uuid> = std::collections::HashMap::new();
+    for grant in &grants {
+        let work_id = match works.get(&grant.isrc) {
+            Some(id) => *id,
+            None => {
+                let id = work_for_recording(db, pubsub, grant, &mut summary).await?;
+                works.insert(grant.isrc.clone(), id);
+                id
+            }
+        };
+        let license = NewLicense {
+            licensee: grant.licensee.clone(),
+            scope: Scope {
+                work_id,
+                territory: grant.territory.clone(),
+                rights_type: RightsType::Master,
+                period: Period {
+                    from: midnight(grant.start),
+                    until: grant.end.map(|end| midnight(end) + Days::days(1)),
+                },
+            },
+            terms: grant.terms.clone(),
+        };
+        let key = format!(
+            "ddex:{}:{}:{}:{}",
+            message.message_id,
+            grant.isrc,
+            grant.territory.as_deref().unwrap_or("WW"),
+            grant.start
+        );
+        let created = match licenses::create_license(db, &license, false, Some(key.clone())).await {
+            Ok(created) => created.map(|row| (row, false)),
+            Err(StoreError::LicenseConflict { .. }) => {
+                licenses::create_license(db, &license, true, Some(key)).await?.map(|row| (row, true))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        match created {
+            Some((row, draft)) => {
+                if draft {
+                    summary.drafts_for_conflicts += 1;
+                } else {
+                    summary.licenses_created += 1;
+                }
+                events::publish(pubsub, &[events::license_work(row.work_id)], &row).await;
+            }
+            None => summary.already_imported += 1,
+        }
+        progress.inc(1);
+    }
+    Ok(summary)
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// The work a granted recording records: the catalogue's link, else a new work of the recording's title.
+async fn work_for_recording(
+    db: &DatabaseConnection,
+    pubsub: &PubSub,
+    grant: &ddex::Grant,
+    summary: &mut ErnSummary,
+) -> anyhow::Result<uuid::Uuid> {
+    let isrc = omnisonic_domain::Isrc::parse(&grant.isrc).with_context(|| format!("ISRC {:?}", grant.isrc))?;
+    let recording = match catalogue::recording_by_isrc(db, isrc.as_str()).await? {
+        Some(existing) => existing,
+        None => {
+            let input = RecordingInput {
+                isrc: grant.isrc.clone(),
+                title: grant.recording_title.clone(),
+                artist: grant.artist.clone().unwrap_or_else(|| "Unknown artist".to_owned()),
+                duration_seconds: grant.duration_seconds.map(i64::from),
+                ..RecordingInput::default()
+            };
+            let new = input.validate().map_err(|e| anyhow::anyhow!("recording {}: {e}", grant.isrc))?;
+            summary.recordings_created += 1;
+            catalogue::upsert_recording(db, &new).await?.0
+        }
+    };
+    if let Some(work_id) = recording.work_id {
+        return Ok(work_id);
+    }
+    let work = WorkInput { title: grant.recording_title.clone(), ..WorkInput::default() }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("work for {}: {e}", grant.isrc))?;
+    let work = catalogue::create_work(db, &work).await?;
+    let linked = catalogue::set_recording_work(db, recording.id, Some(work.id)).await?;
+    summary.works_created += 1;
+    events::publish(pubsub, &[events::recording(linked.id)], &linked).await;
+    Ok(work.id)
+}

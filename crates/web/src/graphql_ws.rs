@@ -1,0 +1,313 @@
+//! GraphQL subscriptions over WebSocket at `/graphql/ws`, speaking `graphql-transport-ws` (the protocol of the
+//! `graphql-ws` library; https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md).
+//!
+//! We speak the protocol ourselves over the schema's `execute_stream` instead of using async-graphql's adapter,
+//! because the protocol's close codes are part of its contract and the adapter answers some errors with others
+//! (1002/1011 where the protocol says 4400/4401/4403, no 4408 init timeout, no 4409 on a reused id).
+//!
+//! Authentication: the upgrade carries the session cookie, and must come from our own origin when it comes from a
+//! browser. A signed-in connection acts as its user only when `connection_init`'s payload also carries the
+//! session's CSRF token (`{"csrfToken": …}`), which only our own pages can read; without it the connection is
+//! anonymous, and a wrong token closes it with 4403.
+//!
+//! Limits: [`MAX_SUBSCRIPTIONS`] operations at once per connection (more get a `TOO_MANY_SUBSCRIPTIONS` error),
+//! messages up to [`MAX_CLIENT_MESSAGE`] bytes, `connection_init` within [`INIT_TIMEOUT`], and an outbound queue
+//! of [`OUTBOUND_QUEUE`] messages: a client too slow to drain it is closed with 1008 rather than buffered without
+//! bound.
+
+use crate::AppState;
+use crate::auth::Viewer;
+use crate::realtime::same_origin;
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::StreamExt;
+use omnisonic_graphql::{Actor, SubscriptionBudget};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// The subprotocol spoken.
+pub const SUBPROTOCOL: &str = "graphql-transport-ws";
+/// Operations one connection may run at once.
+pub const MAX_SUBSCRIPTIONS: usize = 32;
+/// Largest message a client may send.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// How long a client has to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Messages queued for one client before it counts as too slow.
+pub const OUTBOUND_QUEUE: usize = 256;
+/// How often the server pings (the client answers with a pong; `graphql-ws` does so by itself).
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// The protocol's close codes.
+mod close {
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+    pub const POLICY: u16 = 1008;
+}
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/graphql/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if let Some(origin) = origin
+        && !same_origin(origin, state.auth.config.public_url.as_str())
+    {
+        tracing::info!(origin, "GraphQL WebSocket from another origin refused");
+        return crate::ApiError::Forbidden("WebSocket connections must come from this site".to_owned()).into_response();
+    }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return (StatusCode::UPGRADE_REQUIRED, rejection.body_text()).into_response(),
+    };
+    let ws = ws.protocols([SUBPROTOCOL]);
+    let speaks_protocol = ws.selected_protocol().is_some();
+    let session = viewer.signed_in.map(|s| (s.user.id, s.csrf));
+    // Small buffers: a subscriber mostly idles, and ten thousand of them must not each hold 256 KiB of defaults.
+    let ws = ws.read_buffer_size(8 * 1024).write_buffer_size(0);
+    ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |mut socket| async move {
+        if speaks_protocol {
+            serve(socket, state, session).await;
+        } else {
+            close_with(&mut socket, close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable").await;
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<serde_json::Value>,
+    },
+    Ping {
+        #[serde(default)]
+        #[allow(dead_code)]
+        payload: Option<serde_json::Value>,
+    },
+    Pong {
+        #[serde(default)]
+        #[allow(dead_code)]
+        payload: Option<serde_json::Value>,
+    },
+    Subscribe {
+        id: String,
+        payload: Box<async_graphql::Request>,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+/// What subscription tasks send to the connection's loop.
+enum Outbound {
+    /// A message for the client.
+    Send(String),
+    /// The operation `id` finished by itself (its `complete` or `error` was already queued).
+    Finished(String),
+}
+
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
+    // A close frame's reason is at most 123 bytes; cut on a character boundary.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let reason = &reason[..end];
+    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason.to_owned()) };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+fn text(value: serde_json::Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+/// Runs one connection until it closes.
+async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uuid, String)>) {
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
+    let link = Link { out: out_tx, too_slow: std::sync::Arc::new(tokio::sync::Notify::new()) };
+    let budget = SubscriptionBudget::new(MAX_SUBSCRIPTIONS);
+    let mut operations: HashMap<String, AbortHandle> = HashMap::new();
+    let mut actor: Option<Actor> = None;
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    tokio::pin!(init_deadline);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+
+    let outcome: Option<(u16, String)> = loop {
+        tokio::select! {
+            () = &mut init_deadline, if actor.is_none() => {
+                break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
+            }
+            () = link.too_slow.notified() => {
+                tracing::info!("GraphQL WebSocket client too slow to read its messages; closing");
+                break Some((close::POLICY, "too slow".into()));
+            }
+            _ = ping.tick() => {
+                if socket.send(text(serde_json::json!({"type": "ping"}))).await.is_err() {
+                    break None;
+                }
+            }
+            Some(out) = out_rx.recv() => match out {
+                Outbound::Send(message) => {
+                    if socket.send(Message::Text(Utf8Bytes::from(message))).await.is_err() {
+                        break None;
+                    }
+                }
+                Outbound::Finished(id) => {
+                    operations.remove(&id);
+                }
+            },
+            incoming = socket.recv() => {
+                let message = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => break Some((close::BAD_REQUEST, "Binary messages are not supported".into())),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                    Some(Ok(_)) => continue,
+                };
+                let parsed: ClientMessage = match serde_json::from_str(message.as_str()) {
+                    Ok(parsed) => parsed,
+                    Err(err) => break Some((close::BAD_REQUEST, format!("Invalid message received: {err}"))),
+                };
+                match parsed {
+                    ClientMessage::ConnectionInit { payload } => {
+                        if actor.is_some() {
+                            break Some((close::TOO_MANY_INITS, "Too many initialisation requests".into()));
+                        }
+                        match authenticate(session.as_ref(), payload.as_ref()) {
+                            Ok(who) => actor = Some(who),
+                            Err(()) => break Some((close::FORBIDDEN, "Forbidden".into())),
+                        }
+                        if socket.send(text(serde_json::json!({"type": "connection_ack"}))).await.is_err() {
+                            break None;
+                        }
+                    }
+                    ClientMessage::Ping { .. } => {
+                        if socket.send(text(serde_json::json!({"type": "pong"}))).await.is_err() {
+                            break None;
+                        }
+                    }
+                    ClientMessage::Pong { .. } => {}
+                    ClientMessage::Subscribe { id, payload } => {
+                        let Some(actor) = actor else {
+                            break Some((close::UNAUTHORIZED, "Unauthorized".into()));
+                        };
+                        if operations.contains_key(&id) {
+                            break Some((close::SUBSCRIBER_EXISTS, format!("Subscriber for {id} already exists")));
+                        }
+                        if operations.len() >= MAX_SUBSCRIPTIONS {
+                            let refused = serde_json::json!({"type": "error", "id": id, "payload": [{
+                                "message": format!("this connection already runs {MAX_SUBSCRIPTIONS} operations, the most allowed"),
+                                "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
+                            }]});
+                            if socket.send(text(refused)).await.is_err() {
+                                break None;
+                            }
+                            continue;
+                        }
+                        let request =
+                            omnisonic_graphql::prepare_subscription(*payload, &state.db, actor, budget.clone());
+                        let task = tokio::spawn(run_operation(state.schema.clone(), request, id.clone(), link.clone()));
+                        operations.insert(id, task.abort_handle());
+                    }
+                    ClientMessage::Complete { id } => {
+                        if let Some(task) = operations.remove(&id) {
+                            task.abort();
+                        }
+                    }
+                }
+            }
+        }
+    };
+    for task in operations.values() {
+        task.abort();
+    }
+    if let Some((code, reason)) = outcome {
+        close_with(&mut socket, code, &reason).await;
+    }
+}
+
+/// Who the connection acts as: the session's user when the init payload proves it with the session's CSRF token.
+fn authenticate(session: Option<&(uuid::Uuid, String)>, payload: Option<&serde_json::Value>) -> Result<Actor, ()> {
+    let token = payload.and_then(|p| p.get("csrfToken")).and_then(|t| t.as_str());
+    match (session, token) {
+        (_, None) => Ok(Actor(None)),
+        (Some((user, csrf)), Some(token)) if crate::auth::csrf::tokens_match(csrf, token) => Ok(Actor(Some(*user))),
+        _ => Err(()),
+    }
+}
+
+/// Runs one operation, forwarding its results. A first result without data is the protocol's `error` (the
+/// operation could not start: a bad document, a missing role); anything else is `next`, and the end is `complete`.
+async fn run_operation(
+    schema: omnisonic_graphql::OmnisonicSchema,
+    request: async_graphql::Request,
+    id: String,
+    link: Link,
+) {
+    let mut stream = schema.execute_stream(request);
+    let mut first = true;
+    while let Some(response) = stream.next().await {
+        let failed_to_start = first && !response.errors.is_empty() && response.data == async_graphql::Value::Null;
+        first = false;
+        let message = if failed_to_start {
+            serde_json::json!({"type": "error", "id": id, "payload": response.errors})
+        } else {
+            serde_json::json!({"type": "next", "id": id, "payload": response})
+        };
+        if !link.queue(message.to_string()) {
+            return;
+        }
+        if failed_to_start {
+            link.finished(id);
+            return;
+        }
+    }
+    if link.queue(serde_json::json!({"type": "complete", "id": id}).to_string()) {
+        link.finished(id);
+    }
+}
+
+/// The connection's side of an operation: where its messages go, and how it says the client is too slow.
+#[derive(Clone)]
+struct Link {
+    out: mpsc::Sender<Outbound>,
+    too_slow: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Link {
+    /// Queues a message for the client; `false` when the client is gone or too slow (then the connection closes).
+    fn queue(&self, message: String) -> bool {
+        match self.out.try_send(Outbound::Send(message)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.too_slow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn finished(&self, id: String) {
+        let _ = self.out.try_send(Outbound::Finished(id));
+    }
+}
