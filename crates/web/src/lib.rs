@@ -33,16 +33,7 @@ use axum::Router;
 
 /// Only GraphQL subscriptions (`/graphql/ws`), with the same sessions and middleware, for `SUBSCRIPTIONS_PORT`.
 pub fn subscriptions_router(state: AppState) -> Router {
-    let sessions = state.auth.session_layer(state.db.clone());
-    let app = Router::new()
-        .merge(graphql_ws::router())
-        .fallback(pages::not_found)
-        .route_layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::from_fn(auth::csrf::verify))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn(auth::no_store_with_session))
-        .with_state(state);
-    telemetry::apply(app)
+    with_middleware(state, graphql_ws::router())
 }
 
 /// The whole HTTP surface of Omnisonic.
@@ -56,12 +47,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::graphql::router())
         .merge(graphql_ws::router())
         .merge(openapi::router());
+    let routes = Router::new().merge(pages::router()).merge(auth::router()).merge(api).merge(assets::router());
+    with_middleware(state, routes)
+}
+
+/// Wraps `routes` in what every listener needs: the not-found page, metrics, CSRF, sessions and telemetry.
+fn with_middleware(state: AppState, routes: Router<AppState>) -> Router {
     let sessions = state.auth.session_layer(state.db.clone());
-    let app = Router::new()
-        .merge(pages::router())
-        .merge(auth::router())
-        .merge(api)
-        .merge(assets::router())
+    let app = routes
         .fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))

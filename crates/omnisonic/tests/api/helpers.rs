@@ -144,6 +144,8 @@ impl Browser {
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The `SUBSCRIPTIONS_PORT` listener, when the settings asked for one.
+    pub subscriptions_address: Option<SocketAddr>,
     pub client: reqwest::Client,
     /// The default browser, used by [`TestApp::get`] and friends.
     pub browser: Browser,
@@ -303,6 +305,7 @@ async fn spawn_app_inner(
     });
     let app = Application::with_database(db.clone(), &settings, workers).await.expect("bind");
     let address = app.local_addr();
+    let subscriptions_address = app.subscriptions_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -311,6 +314,7 @@ async fn spawn_app_inner(
     let browser = Browser::new(address);
     Some(TestApp {
         address,
+        subscriptions_address,
         client,
         browser,
         db,

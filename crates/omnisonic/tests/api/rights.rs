@@ -577,3 +577,20 @@ async fn import_ern_turns_real_ddex_deals_into_licenses() {
         "album, track download and subscription deals"
     );
 }
+
+/// `SUBSCRIPTIONS_PORT` serves `/graphql/ws` on a port of its own, and only that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_port_serves_graphql_ws() {
+    let app = spawn_app_with(Backend::Sqlite, settings(&["--subscriptions-port", "0"])).await.expect("app");
+    let address = app.subscriptions_address.expect("a subscriptions listener");
+    assert_ne!(address, app.address);
+    let mut request = format!("ws://{address}/graphql/ws").into_client_request().expect("request");
+    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("protocol"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    send(&mut socket, json!({"type": "connection_init"})).await;
+    next_of(&mut socket, "connection_ack").await;
+    send(&mut socket, json!({"type": "subscribe", "id": "1", "payload": {"query": "{ apiVersion }"}})).await;
+    assert_eq!(next_of(&mut socket, "next").await["payload"]["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
+    let other = app.client.get(format!("http://{address}/graphql")).send().await.expect("GET");
+    assert_eq!(other.status(), 404, "only /graphql/ws is served there");
+}
