@@ -163,7 +163,8 @@ if [ ! -d node_modules ]; then
 fi
 
 set +e
-OMNISONIC_BASE_URL="$BASE_URL" OMNISONIC_OAUTH_PROVIDER_URL="$PROVIDER_URL" CHROMIUM_PATH="$CHROMIUM" npx --no-install playwright test "$@"
+OMNISONIC_BASE_URL="$BASE_URL" OMNISONIC_OAUTH_PROVIDER_URL="$PROVIDER_URL" CHROMIUM_PATH="$CHROMIUM" \
+  OMNISONIC_E2E_BIN="$BIN" OMNISONIC_E2E_DATA_DIR="$TMP_DIR/data" npx --no-install playwright test "$@"
 status=$?
 set -e
 if [ "$status" -ne 0 ]; then

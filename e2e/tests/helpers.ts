@@ -143,3 +143,27 @@ export function wavFile(rate: number, channels: number, frames: number, sample: 
   }
   return out;
 }
+
+/**
+ * Gives the user who signed in as `login` a role (`editor`, `accountant`) through `omnisonic user grant`, run on
+ * the server's own data dir (run.sh passes both paths).
+ */
+export async function grantRole(login: string, role: 'editor' | 'accountant'): Promise<void> {
+  const bin = process.env.OMNISONIC_E2E_BIN;
+  const dataDir = process.env.OMNISONIC_E2E_DATA_DIR;
+  if (!bin || !dataDir) throw new Error('OMNISONIC_E2E_BIN and OMNISONIC_E2E_DATA_DIR must be set (run the tests through e2e/run.sh)');
+  const { execFileSync } = await import('node:child_process');
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  execFileSync(bin, ['--data-dir', dataDir, 'user', 'grant', `${login}@example.test`, role], { env, stdio: 'pipe' });
+}
+
+/** Runs a GraphQL operation as the page's signed-in user (cookie and CSRF token of the page); returns `data`. */
+export async function graphql(page: Page, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const token = await page.evaluate(() => JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRF-Token']);
+  const response = await page.request.post('/graphql', { data: { query, variables }, headers: { 'X-CSRF-Token': token } });
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+  return body.data;
+}

@@ -82,7 +82,7 @@ mod tests {
 }
 
 string_enum!(
-    /// What a user may change beyond their own studio sessions. Everyone signed in may read the catalogue and
+    /// What a user may change beyond their own studio sessions. Anyone may read the catalogue and
     /// licenses; writes to them need `editor`, and the royalty ledger (reads and writes) needs `accountant`.
     StaffRole {
         /// Creates and edits works, recordings, contributions and licenses.

@@ -75,6 +75,31 @@ impl std::fmt::Display for Currency {
     }
 }
 
+/// How many decimal places a currency's minor unit has (ISO 4217): 0 for the yen and its like, 3 for the dinars
+/// that count in fils, 2 for everything else.
+pub fn minor_unit_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// An amount of minor units written out in major units, exactly (`-1250 EUR` → `−12.50 EUR`, `1250 JPY` →
+/// `1250 JPY`).
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "\u{2212}" } else { "" };
+    let abs = minor.unsigned_abs();
+    match minor_unit_digits(currency) {
+        0 => format!("{sign}{abs} {currency}"),
+        digits => {
+            let scale = 10u64.pow(digits);
+            format!("{sign}{}.{:0width$} {currency}", abs / scale, abs % scale, width = digits as usize)
+        }
+    }
+}
+
 /// A ledger entry as received from a client, before validation.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EntryInput {
@@ -436,6 +461,15 @@ mod tests {
         let v = verify(cycle, &as_refs(&restored), &checkpoint);
         assert!(!v.valid);
         assert!(v.problems.iter().any(|p| p.contains("chain hash")), "{:?}", v.problems);
+    }
+
+    #[test]
+    fn money_formats_by_currency_exponent() {
+        assert_eq!(format_money(123_456, "EUR"), "1234.56 EUR");
+        assert_eq!(format_money(-5, "USD"), "\u{2212}0.05 USD");
+        assert_eq!(format_money(1250, "JPY"), "1250 JPY");
+        assert_eq!(format_money(1250, "KWD"), "1.250 KWD");
+        assert_eq!(format_money(i64::MIN, "EUR"), "\u{2212}92233720368547758.08 EUR");
     }
 
     #[test]

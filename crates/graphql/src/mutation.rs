@@ -159,20 +159,34 @@ fn share(value: i32) -> Result<ShareBps> {
     ShareBps::new(i64::from(value)).map_err(|e| bad_input("shareBps", e))
 }
 
-/// Publishes a contribution's change to its work's or recording's subscribers.
-async fn publish_contribution_target(ctx: &Context<'_>, row: &contribution::Model) -> Result<()> {
-    let db = db(ctx);
-    if let Some(work_id) = row.work_id
-        && let Some(work) = catalogue::works_by_ids(db, &[work_id]).await.map_err(from_store)?.pop()
-    {
-        events::publish(pubsub(ctx), &[events::work(work_id)], &work).await;
+/// Publishes a contribution's change to its work's or recording's subscribers. The write has committed, so a
+/// failure here is logged, never reported as the mutation's: a client must not retry a write that stood.
+async fn publish_contribution_target(ctx: &Context<'_>, row: &contribution::Model) {
+    if let Some(work_id) = row.work_id {
+        publish_work(ctx, work_id).await;
     }
-    if let Some(recording_id) = row.recording_id
-        && let Some(rec) = catalogue::recordings_by_ids(db, &[recording_id]).await.map_err(from_store)?.pop()
-    {
-        events::publish(pubsub(ctx), &[events::recording(recording_id)], &rec).await;
+    if let Some(recording_id) = row.recording_id {
+        match catalogue::recordings_by_ids(db(ctx), &[recording_id]).await {
+            Ok(mut rows) => {
+                if let Some(rec) = rows.pop() {
+                    events::publish(pubsub(ctx), &[events::recording(recording_id)], &rec).await;
+                }
+            }
+            Err(err) => tracing::warn!(error = ?err, "could not load a recording to publish its change"),
+        }
     }
-    Ok(())
+}
+
+/// Publishes a work as it is now to its subscribers (after a committed write that changed it).
+async fn publish_work(ctx: &Context<'_>, work_id: Uuid) {
+    match catalogue::works_by_ids(db(ctx), &[work_id]).await {
+        Ok(mut rows) => {
+            if let Some(work) = rows.pop() {
+                events::publish(pubsub(ctx), &[events::work(work_id)], &work).await;
+            }
+        }
+        Err(err) => tracing::warn!(error = ?err, "could not load a work to publish its change"),
+    }
 }
 
 async fn publish_license(ctx: &Context<'_>, row: &license::Model) {
@@ -216,18 +230,13 @@ impl Mutation {
             genre: input.genre,
         };
         let new = domain.validate().map_err(|e| from_store(e.into()))?;
-        let db = db(ctx);
-        if let Some(work_id) = work_id
-            && catalogue::works_by_ids(db, &[work_id]).await.map_err(from_store)?.is_empty()
-        {
-            return Err(from_store(omnisonic_store::StoreError::NotFound { entity: "work", id: work_id.to_string() }));
-        }
-        let (mut rec, _created) = catalogue::upsert_recording(db, &new).await.map_err(from_store)?;
-        if let Some(work_id) = work_id {
-            rec = catalogue::set_recording_work(db, rec.id, Some(work_id)).await.map_err(from_store)?;
-            if let Some(work) = catalogue::works_by_ids(db, &[work_id]).await.map_err(from_store)?.pop() {
-                events::publish(pubsub(ctx), &[events::work(work_id)], &work).await;
-            }
+        let upserted = catalogue::upsert_recording_linked(db(ctx), &new, work_id).await.map_err(from_store)?;
+        let rec = upserted.recording;
+        // The works it left and joined list their recordings, so both hear of it.
+        let works: std::collections::BTreeSet<Uuid> =
+            [upserted.previous_work_id, rec.work_id].into_iter().flatten().collect();
+        for work in works {
+            publish_work(ctx, work).await;
         }
         events::publish(pubsub(ctx), &[events::recording(rec.id)], &rec).await;
         Ok(Recording(rec))
@@ -255,7 +264,7 @@ impl Mutation {
         let row = catalogue::add_contribution(db(ctx), party, target, input.role.to_domain(), share(input.share_bps)?)
             .await
             .map_err(from_store)?;
-        publish_contribution_target(ctx, &row).await?;
+        publish_contribution_target(ctx, &row).await;
         Ok(Contribution(row))
     }
 
@@ -266,7 +275,7 @@ impl Mutation {
         let row = catalogue::update_contribution(db(ctx), id, input.role.to_domain(), share(input.share_bps)?)
             .await
             .map_err(from_store)?;
-        publish_contribution_target(ctx, &row).await?;
+        publish_contribution_target(ctx, &row).await;
         Ok(Contribution(row))
     }
 
@@ -340,7 +349,8 @@ impl Mutation {
         let new = input.validate()?;
         let (before, after) = licenses::update_license(db(ctx), id, &new).await.map_err(from_store)?;
         if before.work_id != after.work_id {
-            publish_license(ctx, &before).await;
+            // The old work's subscribers learn the license left it: the row as it is now names its new work.
+            events::publish(pubsub(ctx), &[events::license_work(before.work_id)], &after).await;
         }
         publish_license(ctx, &after).await;
         Ok(License(after))

@@ -70,11 +70,19 @@ impl RightsQuery {
         Ok(rows.into_iter().map(License).collect())
     }
 
-    /// Pairs of a work's active or draft licenses that overlap in territory, right and time.
-    async fn license_conflicts(&self, ctx: &Context<'_>, work_id: ID) -> Result<Vec<LicenseConflict>> {
+    /// Pairs of a work's active or draft licenses that overlap in territory, right and time; the first `first`
+    /// (1–100, default 50) pairs.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, MAX_PAGE_SIZE) as usize * child_complexity")]
+    async fn license_conflicts(
+        &self,
+        ctx: &Context<'_>,
+        work_id: ID,
+        first: Option<i32>,
+    ) -> Result<Vec<LicenseConflict>> {
+        let limit = crate::query::page_size(first, 50)?;
         let work_id = parse_id("workId", &work_id)?;
         let pairs = licenses::conflicts(db(ctx), work_id).await.map_err(from_store)?;
-        Ok(pairs.into_iter().map(|(a, b)| LicenseConflict(a, b)).collect())
+        Ok(pairs.into_iter().take(limit as usize).map(|(a, b)| LicenseConflict(a, b)).collect())
     }
 
     /// A royalty cycle by id (accountants only).

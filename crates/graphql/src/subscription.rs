@@ -15,6 +15,7 @@ use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
 use omnisonic_domain::account::StaffRole;
 use omnisonic_platform::PubSub;
+use omnisonic_store::DatabaseConnection;
 use omnisonic_store::entities::{cycle_checkpoint, ledger_entry, license, recording, work};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -61,15 +62,23 @@ impl Drop for BudgetGuard {
 
 /// Subscribes to `channel`: each published row becomes a `T` through `wrap`, with the subscription's loader
 /// cache emptied first so nested fields show the data as it is now.
+///
+/// With `role`, the subscriber's role is checked again before each event, and the subscription ends when it is
+/// gone: revoking a role also stops what it was watching.
 async fn watch<R, T>(
     ctx: &Context<'_>,
     channel: String,
     wrap: fn(R) -> T,
+    role: Option<StaffRole>,
 ) -> Result<impl Stream<Item = T> + Send + 'static + use<R, T>>
 where
     R: DeserializeOwned + Send + 'static,
     T: Send + 'static,
 {
+    let recheck = match role {
+        Some(role) => Some((require_role(ctx, role).await?, role, ctx.data_unchecked::<DatabaseConnection>().clone())),
+        None => None,
+    };
     let guard = ctx.data_opt::<SubscriptionBudget>().map(SubscriptionBudget::acquire).transpose()?;
     let loaders = ctx.data_opt::<Arc<Loaders>>().cloned();
     let pubsub = ctx.data_unchecked::<PubSub>();
@@ -77,13 +86,23 @@ where
         tracing::error!(error = %err, %channel, "could not subscribe");
         coded(ErrorCode::Internal, "could not subscribe; try again")
     })?;
-    Ok(rows.map(move |row| {
-        let _slot = &guard;
-        if let Some(loaders) = &loaders {
-            clear_all(loaders);
+    let still_allowed = move |row: R| {
+        let recheck = recheck.clone();
+        async move {
+            let Some((user, role, db)) = recheck else { return Some(row) };
+            let roles = omnisonic_store::auth::roles_of(&db, user).await.unwrap_or_default();
+            roles.iter().any(|r| r == role.as_str()).then_some(row)
         }
-        wrap(row)
-    }))
+    };
+    Ok(rows.then(still_allowed).take_while(|row| std::future::ready(row.is_some())).filter_map(std::future::ready).map(
+        move |row| {
+            let _slot = &guard;
+            if let Some(loaders) = &loaders {
+                clear_all(loaders);
+            }
+            wrap(row)
+        },
+    ))
 }
 
 fn optional_id(field: &str, id: Option<&ID>) -> Result<Option<uuid::Uuid>> {
@@ -98,7 +117,7 @@ impl Subscription {
     /// Emits the work every time it changes: its fields, contributions or recordings.
     async fn work_updated(&self, ctx: &Context<'_>, work_id: ID) -> Result<impl Stream<Item = Work> + use<>> {
         let id = parse_id("workId", &work_id)?;
-        watch(ctx, events::work(id), |row: work::Model| Work(row)).await
+        watch(ctx, events::work(id), |row: work::Model| Work(row), None).await
     }
 
     /// Emits the recording every time it changes.
@@ -108,18 +127,19 @@ impl Subscription {
         recording_id: ID,
     ) -> Result<impl Stream<Item = Recording> + use<>> {
         let id = parse_id("recordingId", &recording_id)?;
-        watch(ctx, events::recording(id), |row: recording::Model| Recording(row)).await
+        watch(ctx, events::recording(id), |row: recording::Model| Recording(row), None).await
     }
 
-    /// Emits each new ledger entry of one cycle, or of every cycle when `cycleId` is omitted (accountants).
+    /// Emits each new ledger entry of one cycle, or of every cycle when `cycleId` is omitted (accountants; the
+    /// subscription ends if the role is taken away).
     async fn ledger_entry_created(
         &self,
         ctx: &Context<'_>,
         cycle_id: Option<ID>,
     ) -> Result<impl Stream<Item = LedgerEntry> + use<>> {
-        require_role(ctx, StaffRole::Accountant).await?;
         let id = optional_id("cycleId", cycle_id.as_ref())?;
-        watch(ctx, events::ledger_cycle(id), |row: ledger_entry::Model| LedgerEntry(row)).await
+        watch(ctx, events::ledger_cycle(id), |row: ledger_entry::Model| LedgerEntry(row), Some(StaffRole::Accountant))
+            .await
     }
 
     /// Emits the checkpoint when one cycle (or any, when `cycleId` is omitted) is closed (accountants).
@@ -128,14 +148,14 @@ impl Subscription {
         ctx: &Context<'_>,
         cycle_id: Option<ID>,
     ) -> Result<impl Stream<Item = CycleCheckpoint> + use<>> {
-        require_role(ctx, StaffRole::Accountant).await?;
         let id = optional_id("cycleId", cycle_id.as_ref())?;
-        watch(ctx, events::checkpoint(id), |row: cycle_checkpoint::Model| CycleCheckpoint(row)).await
+        let wrap = |row: cycle_checkpoint::Model| CycleCheckpoint(row);
+        watch(ctx, events::checkpoint(id), wrap, Some(StaffRole::Accountant)).await
     }
 
     /// Emits a work's license each time one is created, changed, activated, revoked or expired.
     async fn license_changed(&self, ctx: &Context<'_>, work_id: ID) -> Result<impl Stream<Item = License> + use<>> {
         let id = parse_id("workId", &work_id)?;
-        watch(ctx, events::license_work(id), |row: license::Model| License(row)).await
+        watch(ctx, events::license_work(id), |row: license::Model| License(row), None).await
     }
 }

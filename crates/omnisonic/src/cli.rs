@@ -107,11 +107,15 @@ pub enum UploadsCommand {
 /// `omnisonic licenses …`.
 #[derive(Debug, Subcommand)]
 pub enum LicensesCommand {
-    /// Expire every active license whose end is at or before now (or --now).
+    /// Expire every active license whose end is at or before now (what the daily job does).
     Expire {
-        /// Pretend it is this instant (`YYYY-MM-DD` or RFC 3339), e.g. to see what will expire.
+        /// Count as of this instant instead of now (`YYYY-MM-DD` or RFC 3339). Expired licenses cannot be put back
+        /// in force, so a future instant needs --dry-run.
         #[arg(long, value_name = "WHEN")]
         now: Option<String>,
+        /// Only count the licenses that would expire; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -252,18 +256,27 @@ impl Cli {
                 println!("{}", summary?);
                 Ok(())
             }
-            Command::Licenses(LicensesCommand::Expire { now }) => {
-                let now = match now {
+            Command::Licenses(LicensesCommand::Expire { now, dry_run }) => {
+                let at = match now {
                     Some(text) => {
                         omnisonic_domain::license::parse_instant(&text).map_err(|e| anyhow::anyhow!("--now: {e}"))?
                     }
                     None => chrono::Utc::now(),
                 };
+                anyhow::ensure!(
+                    dry_run || at <= chrono::Utc::now(),
+                    "--now {at} is in the future: expiring early cannot be undone (add --dry-run to only count)"
+                );
                 let db = startup::connect(&settings).await?;
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
-                let pubsub = startup::connect_pubsub(&settings).await?;
-                let expired = crate::rights::expire_licenses(&db, &pubsub, now).await?;
-                println!("{expired} licenses expired");
+                if dry_run {
+                    let due = omnisonic_store::licenses::count_due(&db, at).await?;
+                    println!("{due} licenses would expire");
+                } else {
+                    let pubsub = startup::connect_pubsub(&settings).await?;
+                    let expired = crate::rights::expire_licenses(&db, &pubsub, at).await?;
+                    println!("{expired} licenses expired");
+                }
                 Ok(())
             }
             Command::EnvExample => {

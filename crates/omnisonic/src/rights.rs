@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use omnisonic_domain::catalogue::{RecordingInput, WorkInput};
 use omnisonic_domain::ddex;
-use omnisonic_domain::license::{NewLicense, Period, RightsType, Scope};
+use omnisonic_domain::license::{LicenseInput, RightsType};
 use omnisonic_graphql::events;
 use omnisonic_platform::PubSub;
 use omnisonic_store::{DatabaseConnection, StoreError, catalogue, licenses};
@@ -64,17 +64,24 @@ pub struct ErnSummary {
     pub drafts_for_conflicts: usize,
     /// Grants already imported before (same message, recording, territory and start).
     pub already_imported: usize,
+    /// Worldwide grants with excluded territories, stored as drafts: a license here is worldwide or one
+    /// territory, so a person decides how to split them.
+    pub drafts_for_exclusions: usize,
+    /// Grants refused by the license rules (named on standard error), e.g. a territory that is not a code.
+    pub invalid: usize,
 }
 
 impl std::fmt::Display for ErnSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} grants: {} licenses created, {} drafts (overlapping active licenses), {} already imported; \
-             {} new recordings, {} new works",
+            "{} grants: {} licenses created, {} drafts (overlapping active licenses), {} drafts (worldwide with \
+             exclusions), {} invalid, {} already imported; {} new recordings, {} new works",
             self.grants,
             self.licenses_created,
             self.drafts_for_conflicts,
+            self.drafts_for_exclusions,
+            self.invalid,
             self.already_imported,
             self.recordings_created,
             self.works_created
@@ -110,39 +117,45 @@ pub async fn import_ern(
                 id
             }
         };
-        let license = NewLicense {
+        // The same rules as `createLicense`: territory codes, lengths, the size of `terms`.
+        let input = LicenseInput {
+            work_id,
             licensee: grant.licensee.clone(),
-            scope: Scope {
-                work_id,
-                territory: grant.territory.clone(),
-                rights_type: RightsType::Master,
-                period: Period {
-                    from: midnight(grant.start),
-                    until: grant.end.map(|end| midnight(end) + Days::days(1)),
-                },
-            },
-            terms: grant.terms.clone(),
+            territory: grant.territory.clone(),
+            rights_type: Some(RightsType::Master),
+            effective_from: midnight(grant.start).to_rfc3339(),
+            expires_on: grant.end.map(|end| (midnight(end) + Days::days(1)).to_rfc3339()),
+            terms: Some(grant.terms.clone()),
         };
-        let key = format!(
-            "ddex:{}:{}:{}:{}",
-            message.message_id,
-            grant.isrc,
-            grant.territory.as_deref().unwrap_or("WW"),
-            grant.start
-        );
-        let created = match licenses::create_license(db, &license, false, Some(key.clone())).await {
-            Ok(created) => created.map(|row| (row, false)),
+        let license = match input.validate() {
+            Ok(license) => license,
+            Err(errors) => {
+                eprintln!("skipping {} in {}: {errors}", grant.isrc, grant.territory.as_deref().unwrap_or("Worldwide"));
+                summary.invalid += 1;
+                progress.inc(1);
+                continue;
+            }
+        };
+        let key = source_key(&message.message_id, grant);
+        // A license is worldwide or one territory: a worldwide deal with exclusions waits as a draft for a person.
+        let excluded = grant.territory.is_none() && has_exclusions(&grant.terms);
+        let created = match licenses::create_license(db, &license, excluded, Some(key.clone())).await {
+            Ok(created) if excluded => {
+                summary.drafts_for_exclusions += usize::from(created.is_some());
+                created.map(|row| (row, None))
+            }
+            Ok(created) => created.map(|row| (row, Some(false))),
             Err(StoreError::LicenseConflict { .. }) => {
-                licenses::create_license(db, &license, true, Some(key)).await?.map(|row| (row, true))
+                licenses::create_license(db, &license, true, Some(key)).await?.map(|row| (row, Some(true)))
             }
             Err(err) => return Err(err.into()),
         };
         match created {
-            Some((row, draft)) => {
-                if draft {
-                    summary.drafts_for_conflicts += 1;
-                } else {
-                    summary.licenses_created += 1;
+            Some((row, conflict)) => {
+                match conflict {
+                    Some(true) => summary.drafts_for_conflicts += 1,
+                    Some(false) => summary.licenses_created += 1,
+                    None => {}
                 }
                 events::publish(pubsub, &[events::license_work(row.work_id)], &row).await;
             }
@@ -151,6 +164,26 @@ pub async fn import_ern(
         progress.inc(1);
     }
     Ok(summary)
+}
+
+/// Where an imported license came from; importing the same grant again finds it. Long message ids are hashed so
+/// the key fits its column.
+fn source_key(message_id: &str, grant: &ddex::Grant) -> String {
+    let key =
+        format!("ddex:{message_id}:{}:{}:{}", grant.isrc, grant.territory.as_deref().unwrap_or("WW"), grant.start);
+    if key.len() <= 255 {
+        return key;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    format!("ddex:sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Whether any merged deal of a grant excluded territories.
+fn has_exclusions(terms: &serde_json::Value) -> bool {
+    terms["deals"].as_array().is_some_and(|deals| {
+        deals.iter().any(|d| d["excludedTerritories"].as_array().is_some_and(|list| !list.is_empty()))
+    })
 }
 
 fn midnight(date: NaiveDate) -> DateTime<Utc> {

@@ -73,7 +73,7 @@ impl Services {
         let (pubsub, queue): (_, Arc<dyn JobQueue>) = match &settings.redis_url {
             Some(url) => {
                 let shown = redact_url(&url.0);
-                let pubsub = omnisonic_platform::PubSub::redis(&url.0)
+                let pubsub = omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis_key_prefix)
                     .await
                     .with_context(|| format!("connect pub/sub to Redis at {shown}"))?;
                 let queue = omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
@@ -209,7 +209,7 @@ impl Application {
 /// Pub/sub as configured: Redis with `REDIS_URL`, else in-process (for commands that only publish).
 pub async fn connect_pubsub(settings: &Settings) -> anyhow::Result<omnisonic_platform::PubSub> {
     match &settings.redis_url {
-        Some(url) => omnisonic_platform::PubSub::redis(&url.0)
+        Some(url) => omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis_key_prefix)
             .await
             .with_context(|| format!("connect pub/sub to Redis at {}", redact_url(&url.0))),
         None => Ok(omnisonic_platform::PubSub::in_process()),

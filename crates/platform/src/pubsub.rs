@@ -31,6 +31,8 @@ type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>>;
 pub struct PubSub {
     channels: Channels,
     redis: Option<Arc<RedisLink>>,
+    /// Put before every channel name (`REDIS_KEY_PREFIX`), so deployments sharing one Redis never hear each other.
+    prefix: Arc<str>,
 }
 
 struct RedisLink {
@@ -72,7 +74,7 @@ impl Subscription {
         }
     }
 
-    /// The channel this subscription listens to.
+    /// The channel this subscription listens to (with the hub's prefix).
     pub fn channel(&self) -> &str {
         &self.channel
     }
@@ -87,11 +89,17 @@ impl Drop for Subscription {
 impl PubSub {
     /// An in-process hub: messages reach subscribers of this process only.
     pub fn in_process() -> Self {
-        Self { channels: Arc::default(), redis: None }
+        Self { channels: Arc::default(), redis: None, prefix: Arc::from("") }
     }
 
     /// A hub over Redis at `url`: messages reach subscribers in every process on that Redis.
     pub async fn redis(url: &str) -> Result<Self, PubSubError> {
+        Self::redis_with_prefix(url, "").await
+    }
+
+    /// Like [`PubSub::redis`], with every channel name prefixed by `prefix` on the Redis server: hubs with
+    /// different prefixes on one Redis are separate.
+    pub async fn redis_with_prefix(url: &str, prefix: &str) -> Result<Self, PubSubError> {
         let client = redis::Client::open(url)?;
         let publisher = redis::aio::ConnectionManager::new(client.clone()).await?;
         // Connect the subscriber once now, so a wrong URL fails at start-up rather than in the background.
@@ -99,7 +107,7 @@ impl PubSub {
         let channels: Channels = Arc::default();
         let (control, requests) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(subscriber_task(client, first, requests, channels.clone()));
-        Ok(Self { channels, redis: Some(Arc::new(RedisLink { publisher, control })) })
+        Ok(Self { channels, redis: Some(Arc::new(RedisLink { publisher, control })), prefix: Arc::from(prefix) })
     }
 
     /// "in-process" or "redis".
@@ -109,6 +117,7 @@ impl PubSub {
 
     /// Publishes `message` on `channel`. With no subscriber anywhere the message is dropped.
     pub async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
+        let channel = &self.full_name(channel);
         match &self.redis {
             Some(link) => {
                 let mut connection = link.publisher.clone();
@@ -127,6 +136,7 @@ impl PubSub {
     /// Subscribes to `channel`. Messages published after this returns are delivered (on Redis, after the server
     /// has confirmed the subscription, which [`PubSub::subscribe_confirmed`] waits for).
     pub fn subscribe(&self, channel: &str) -> Subscription {
+        let channel = &self.full_name(channel);
         let mut channels = lock(&self.channels);
         let receiver = match channels.get(channel) {
             Some(sender) => sender.subscribe(),
@@ -162,7 +172,12 @@ impl PubSub {
         Ok(subscription)
     }
 
-    /// Drops the channel when its last local subscriber is gone.
+    /// The channel's name on the server: the prefix, then the name.
+    fn full_name(&self, channel: &str) -> String {
+        format!("{}{channel}", self.prefix)
+    }
+
+    /// Drops the channel when its last local subscriber is gone (`channel` is the full name).
     fn release(&self, channel: &str) {
         let mut channels = lock(&self.channels);
         // The dropping subscription's receiver is still counted while `drop` runs.

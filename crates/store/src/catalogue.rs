@@ -155,7 +155,7 @@ pub async fn contributions_of_party(
 
 /// Inserts or updates the recording with this ISRC; returns the row and whether it was newly created.
 pub async fn upsert_recording(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     rec: &NewRecording,
 ) -> Result<(recording::Model, bool), StoreError> {
     let now = Utc::now();
@@ -195,6 +195,47 @@ pub async fn upsert_recording(
         .await?;
     let created = saved.id == new_id;
     Ok((saved, created))
+}
+
+/// What [`upsert_recording_linked`] did.
+#[derive(Debug, Clone)]
+pub struct UpsertedRecording {
+    /// The recording as stored now.
+    pub recording: recording::Model,
+    /// Whether it was new.
+    pub created: bool,
+    /// The work it recorded before this call, if any.
+    pub previous_work_id: Option<Uuid>,
+}
+
+/// Inserts or updates the recording with this ISRC and, with `work_id`, links it to that work — all in one
+/// transaction, so a missing work leaves the recording untouched.
+pub async fn upsert_recording_linked(
+    db: &DatabaseConnection,
+    rec: &NewRecording,
+    work_id: Option<Uuid>,
+) -> Result<UpsertedRecording, StoreError> {
+    let txn = db.begin().await?;
+    // Lock first (an existing recording's row; see `lock_row`), then read what it was linked to.
+    recording::Entity::update_many()
+        .col_expr(recording::Column::UpdatedAt, Expr::col(recording::Column::UpdatedAt))
+        .filter(recording::Column::Isrc.eq(rec.isrc.as_str()))
+        .exec(&txn)
+        .await?;
+    let previous_work_id = recording_by_isrc(&txn, rec.isrc.as_str()).await?.and_then(|r| r.work_id);
+    if let Some(work_id) = work_id
+        && !lock_row::<work::Entity>(&txn, work::Column::Id, work::Column::UpdatedAt, work_id).await?
+    {
+        return Err(StoreError::NotFound { entity: "work", id: work_id.to_string() });
+    }
+    let (mut saved, created) = upsert_recording(&txn, rec).await?;
+    if let Some(work_id) = work_id {
+        let mut row: recording::ActiveModel = saved.into();
+        row.work_id = Set(Some(work_id));
+        saved = sea_orm::ActiveModelTrait::update(row, &txn).await?;
+    }
+    txn.commit().await?;
+    Ok(UpsertedRecording { recording: saved, created, previous_work_id })
 }
 
 /// Creates a work.
@@ -448,6 +489,8 @@ pub async fn update_contribution(
     share: ShareBps,
 ) -> Result<contribution::Model, StoreError> {
     let txn = db.begin().await?;
+    // Lock before reading (see `lock_row`); the target's lock follows.
+    lock_row::<contribution::Entity>(&txn, contribution::Column::Id, contribution::Column::CreatedAt, id).await?;
     let current = contribution::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -186,6 +186,24 @@ async fn all_entries(db: &impl ConnectionTrait, cycle_id: Uuid) -> Result<Vec<le
         .await?)
 }
 
+/// Per-party totals over every entry of a cycle, reading only the three columns they need.
+pub async fn cycle_totals(db: &impl ConnectionTrait, cycle_id: Uuid) -> Result<Vec<PartyTotal>, StoreError> {
+    let rows: Vec<(Uuid, String, i64)> = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::PartyId)
+        .column(ledger_entry::Column::Currency)
+        .column(ledger_entry::Column::AmountMinor)
+        .filter(ledger_entry::Column::CycleId.eq(cycle_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    ledger::totals(rows.iter().map(|(p, c, a)| (*p, c.as_str(), *a))).map_err(|overflow| {
+        let mut errors = ValidationErrors::default();
+        errors.add("amountMinor", overflow.to_string());
+        StoreError::Invalid(errors)
+    })
+}
+
 /// Per-party totals of a set of entries.
 fn totals_of(entries: &[ledger_entry::Model]) -> Result<Vec<PartyTotal>, StoreError> {
     ledger::totals(entries.iter().map(|e| (e.party_id, e.currency.as_str(), e.amount_minor))).map_err(|overflow| {

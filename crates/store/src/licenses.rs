@@ -92,8 +92,11 @@ pub async fn create_license(
     Ok(Some(saved))
 }
 
-/// Loads a license inside `txn`, or `NotFound`.
-async fn load(txn: &impl ConnectionTrait, id: Uuid) -> Result<license::Model, StoreError> {
+/// Takes a license's write lock inside `txn` and reads it, or `NotFound`. Locking before reading matters twice:
+/// SQLite would otherwise fail the later write with a busy snapshot, and on PostgreSQL the license cannot move to
+/// another work between the read and the work's lock. (Locks go license first, then work, everywhere.)
+async fn lock_license(txn: &impl ConnectionTrait, id: Uuid) -> Result<license::Model, StoreError> {
+    lock_row::<license::Entity>(txn, license::Column::Id, license::Column::UpdatedAt, id).await?;
     license::Entity::find_by_id(id)
         .one(txn)
         .await?
@@ -113,14 +116,10 @@ pub async fn update_license(
     new: &NewLicense,
 ) -> Result<(license::Model, license::Model), StoreError> {
     let txn = db.begin().await?;
-    let before = load(&txn, id).await?;
-    let mut works = [before.work_id, new.scope.work_id];
-    works.sort();
-    for work_id in works.iter().copied().collect::<std::collections::BTreeSet<_>>() {
+    let before = lock_license(&txn, id).await?;
+    for work_id in [before.work_id, new.scope.work_id].into_iter().collect::<std::collections::BTreeSet<_>>() {
         lock_work(&txn, work_id).await?;
     }
-    // Re-read under the lock: the status may have changed while we waited.
-    let before = load(&txn, id).await?;
     let current = status_of(&before);
     if !current.can_edit() {
         return Err(StoreError::Conflict {
@@ -150,9 +149,8 @@ pub async fn update_license(
 /// Puts a draft in force (checking for overlaps), or revokes a draft or active license.
 pub async fn set_status(db: &DatabaseConnection, id: Uuid, to: LicenseStatus) -> Result<license::Model, StoreError> {
     let txn = db.begin().await?;
-    let work_id = load(&txn, id).await?.work_id;
-    lock_work(&txn, work_id).await?;
-    let row = load(&txn, id).await?;
+    let row = lock_license(&txn, id).await?;
+    lock_work(&txn, row.work_id).await?;
     let current = status_of(&row);
     let allowed = match to {
         LicenseStatus::Revoked => current.can_revoke(),
@@ -165,17 +163,18 @@ pub async fn set_status(db: &DatabaseConnection, id: Uuid, to: LicenseStatus) ->
             reason: format!("is {current}: it cannot become {to}"),
         });
     }
-    let mut to = to;
     if to == LicenseStatus::Active {
         let scope = scope_of(&row).ok_or_else(|| StoreError::Conflict {
             field: "rightsType".into(),
             reason: format!("{:?} is unknown", row.rights_type),
         })?;
         if scope.period.ended_at(Utc::now()) {
-            to = LicenseStatus::Expired;
-        } else {
-            check_no_conflict(&txn, Some(id), &scope).await?;
+            return Err(StoreError::Conflict {
+                field: "expiresOn".into(),
+                reason: "has passed: an expired license cannot be put in force".into(),
+            });
         }
+        check_no_conflict(&txn, Some(id), &scope).await?;
     }
     let mut active: license::ActiveModel = row.into();
     active.status = Set(to.as_str().to_owned());
@@ -270,6 +269,16 @@ pub async fn conflicts(
         .into_iter()
         .filter_map(|(a, b)| Some(((*by_id.get(&a)?).clone(), (*by_id.get(&b)?).clone())))
         .collect())
+}
+
+/// How many active licenses have their end at or before `now` (what [`expire_due`] would expire).
+pub async fn count_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(license::Entity::find()
+        .filter(license::Column::Status.eq(LicenseStatus::Active.as_str()))
+        .filter(license::Column::ExpiresOn.lte(now))
+        .count(db)
+        .await?)
 }
 
 /// Marks every active license whose end is at or before `now` as expired; returns them as they are now. Safe to

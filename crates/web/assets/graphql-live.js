@@ -37,11 +37,22 @@
   const FATAL_CLOSE_CODES = [4400, 4401, 4403, 4406, 4409, 4429];
   const TEXT = { open: 'live', connecting: 'reconnecting\u2026', closed: 'offline' };
 
+  // The session's CSRF token, from the hx-headers htmx sends with every request (absent when signed out).
+  function csrfToken() {
+    try {
+      const headers = JSON.parse(document.body.getAttribute('hx-headers') || '{}');
+      return headers['X-CSRF-Token'] || null;
+    } catch (_) {
+      return null;
+    }
+  }
+
   const subs = new Map(); // subscription id -> { id, el, payload, done, refreshing, again, flash }
   const bound = new WeakSet(); // elements already subscribed
   let nextId = 1;
   let socket = null; // the current WebSocket, null between connections
   let acked = false; // connection_ack received on the current socket
+  let everAcked = false; // a connection was acknowledged before: the next ack follows a reconnect
   let stopped = true; // no (re)connection wanted: no regions, page hidden, or a fatal close
   let attempt = 0; // reconnect attempts since the last connection_ack
   let retryTimer = 0;
@@ -80,8 +91,10 @@
     socket = ws;
     acked = false;
     ws.onopen = () => {
-      // No payload: the session cookie went with the upgrade request.
-      ws.send(JSON.stringify({ type: 'connection_init' }));
+      // The session cookie went with the upgrade; the CSRF token proves this page may act for the session
+      // (the server treats a connection without it as anonymous).
+      const token = csrfToken();
+      ws.send(JSON.stringify(token ? { type: 'connection_init', payload: { csrfToken: token } } : { type: 'connection_init' }));
       ackTimer = setTimeout(() => ws.close(4504, 'Connection acknowledgement timeout'), ACK_TIMEOUT_MS);
     };
     ws.onmessage = (event) => {
@@ -105,6 +118,9 @@
           attempt = 0;
           setState('open');
           subs.forEach((s) => { if (!s.done) subscribe(s); });
+          // After a reconnect, events of the gap were missed: bring every region up to date once.
+          if (everAcked) subs.forEach((s) => { if (!s.done) refresh(s); });
+          everAcked = true;
           break;
         case 'next':
           if (sub && !sub.done) onNext(sub, message.payload);

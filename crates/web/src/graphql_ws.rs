@@ -42,6 +42,8 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages queued for one client before it counts as too slow.
 pub const OUTBOUND_QUEUE: usize = 256;
+/// How long one message may take to go out before the client counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings (the client answers with a pong; `graphql-ws` does so by itself).
 const PING_EVERY: Duration = Duration::from_secs(20);
 
@@ -119,12 +121,20 @@ enum ClientMessage {
     },
 }
 
-/// What subscription tasks send to the connection's loop.
+/// What operation tasks send to the connection's loop. Each carries its operation's id and generation: after a
+/// client `complete` (or a finished operation) the id may be used again, and a late message of the old operation
+/// must neither reach the client nor end the new one.
 enum Outbound {
-    /// A message for the client.
-    Send(String),
-    /// The operation `id` finished by itself (its `complete` or `error` was already queued).
-    Finished(String),
+    /// A `next` for the client.
+    Next { id: String, generation: u64, message: String },
+    /// The operation's last message (`complete` or `error`): sent, and the operation forgotten, in one step.
+    Last { id: String, generation: u64, message: String },
+}
+
+/// A running operation.
+struct Operation {
+    generation: u64,
+    task: AbortHandle,
 }
 
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
@@ -135,11 +145,24 @@ async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     }
     let reason = &reason[..end];
     let frame = CloseFrame { code, reason: Utf8Bytes::from(reason.to_owned()) };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// Sends one message; `false` when the client is gone or has not taken it within [`SEND_TIMEOUT`] (a client
+/// that stopped reading must not hold the connection's loop).
+async fn deliver(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
 }
 
 fn text(value: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+/// Whether the connection's user may still act: not disabled (signing out or being disabled ends a session; a
+/// socket opened before is checked again at each new operation).
+async fn still_allowed(state: &AppState, actor: Actor) -> bool {
+    let Some(user) = actor.0 else { return true };
+    matches!(omnisonic_store::auth::get_user(&state.db, user).await, Ok(Some(u)) if u.disabled_at.is_none())
 }
 
 /// Runs one connection until it closes.
@@ -147,7 +170,8 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let link = Link { out: out_tx, too_slow: std::sync::Arc::new(tokio::sync::Notify::new()) };
     let budget = SubscriptionBudget::new(MAX_SUBSCRIPTIONS);
-    let mut operations: HashMap<String, AbortHandle> = HashMap::new();
+    let mut operations: HashMap<String, Operation> = HashMap::new();
+    let mut generations = 0u64;
     let mut actor: Option<Actor> = None;
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
@@ -163,20 +187,25 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                 break Some((close::POLICY, "too slow".into()));
             }
             _ = ping.tick() => {
-                if socket.send(text(serde_json::json!({"type": "ping"}))).await.is_err() {
+                if !deliver(&mut socket, text(serde_json::json!({"type": "ping"}))).await {
                     break None;
                 }
             }
-            Some(out) = out_rx.recv() => match out {
-                Outbound::Send(message) => {
-                    if socket.send(Message::Text(Utf8Bytes::from(message))).await.is_err() {
-                        break None;
-                    }
+            Some(out) = out_rx.recv() => {
+                let (id, generation, message, last) = match out {
+                    Outbound::Next { id, generation, message } => (id, generation, message, false),
+                    Outbound::Last { id, generation, message } => (id, generation, message, true),
+                };
+                if operations.get(&id).is_none_or(|op| op.generation != generation) {
+                    continue; // an operation the client already completed
                 }
-                Outbound::Finished(id) => {
+                if last {
                     operations.remove(&id);
                 }
-            },
+                if !deliver(&mut socket, Message::Text(Utf8Bytes::from(message))).await {
+                    break None;
+                }
+            }
             incoming = socket.recv() => {
                 let message = match incoming {
                     Some(Ok(Message::Text(text))) => text,
@@ -197,12 +226,12 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                             Ok(who) => actor = Some(who),
                             Err(()) => break Some((close::FORBIDDEN, "Forbidden".into())),
                         }
-                        if socket.send(text(serde_json::json!({"type": "connection_ack"}))).await.is_err() {
+                        if !deliver(&mut socket, text(serde_json::json!({"type": "connection_ack"}))).await {
                             break None;
                         }
                     }
                     ClientMessage::Ping { .. } => {
-                        if socket.send(text(serde_json::json!({"type": "pong"}))).await.is_err() {
+                        if !deliver(&mut socket, text(serde_json::json!({"type": "pong"}))).await {
                             break None;
                         }
                     }
@@ -214,32 +243,42 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                         if operations.contains_key(&id) {
                             break Some((close::SUBSCRIBER_EXISTS, format!("Subscriber for {id} already exists")));
                         }
+                        if !still_allowed(&state, actor).await {
+                            break Some((close::FORBIDDEN, "Forbidden".into()));
+                        }
                         if operations.len() >= MAX_SUBSCRIPTIONS {
                             let refused = serde_json::json!({"type": "error", "id": id, "payload": [{
                                 "message": format!("this connection already runs {MAX_SUBSCRIPTIONS} operations, the most allowed"),
                                 "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
                             }]});
-                            if socket.send(text(refused)).await.is_err() {
+                            if !deliver(&mut socket, text(refused)).await {
                                 break None;
                             }
                             continue;
                         }
+                        generations += 1;
                         let request =
                             omnisonic_graphql::prepare_subscription(*payload, &state.db, actor, budget.clone());
-                        let task = tokio::spawn(run_operation(state.schema.clone(), request, id.clone(), link.clone()));
-                        operations.insert(id, task.abort_handle());
+                        let task = tokio::spawn(run_operation(
+                            state.schema.clone(),
+                            request,
+                            id.clone(),
+                            generations,
+                            link.clone(),
+                        ));
+                        operations.insert(id, Operation { generation: generations, task: task.abort_handle() });
                     }
                     ClientMessage::Complete { id } => {
-                        if let Some(task) = operations.remove(&id) {
-                            task.abort();
+                        if let Some(op) = operations.remove(&id) {
+                            op.task.abort();
                         }
                     }
                 }
             }
         }
     };
-    for task in operations.values() {
-        task.abort();
+    for op in operations.values() {
+        op.task.abort();
     }
     if let Some((code, reason)) = outcome {
         close_with(&mut socket, code, &reason).await;
@@ -262,6 +301,7 @@ async fn run_operation(
     schema: omnisonic_graphql::OmnisonicSchema,
     request: async_graphql::Request,
     id: String,
+    generation: u64,
     link: Link,
 ) {
     let mut stream = schema.execute_stream(request);
@@ -269,22 +309,18 @@ async fn run_operation(
     while let Some(response) = stream.next().await {
         let failed_to_start = first && !response.errors.is_empty() && response.data == async_graphql::Value::Null;
         first = false;
-        let message = if failed_to_start {
-            serde_json::json!({"type": "error", "id": id, "payload": response.errors})
-        } else {
-            serde_json::json!({"type": "next", "id": id, "payload": response})
-        };
-        if !link.queue(message.to_string()) {
-            return;
-        }
         if failed_to_start {
-            link.finished(id);
+            let message = serde_json::json!({"type": "error", "id": id, "payload": response.errors}).to_string();
+            link.last(Outbound::Last { id, generation, message }).await;
+            return;
+        }
+        let message = serde_json::json!({"type": "next", "id": id, "payload": response}).to_string();
+        if !link.queue(Outbound::Next { id: id.clone(), generation, message }) {
             return;
         }
     }
-    if link.queue(serde_json::json!({"type": "complete", "id": id}).to_string()) {
-        link.finished(id);
-    }
+    let message = serde_json::json!({"type": "complete", "id": id}).to_string();
+    link.last(Outbound::Last { id, generation, message }).await;
 }
 
 /// The connection's side of an operation: where its messages go, and how it says the client is too slow.
@@ -295,9 +331,9 @@ struct Link {
 }
 
 impl Link {
-    /// Queues a message for the client; `false` when the client is gone or too slow (then the connection closes).
-    fn queue(&self, message: String) -> bool {
-        match self.out.try_send(Outbound::Send(message)) {
+    /// Queues a `next`; `false` when the client is gone or too slow (then the connection closes).
+    fn queue(&self, message: Outbound) -> bool {
+        match self.out.try_send(message) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.too_slow.notify_one();
@@ -307,7 +343,8 @@ impl Link {
         }
     }
 
-    fn finished(&self, id: String) {
-        let _ = self.out.try_send(Outbound::Finished(id));
+    /// Queues an operation's last message, waiting for room: it must not be lost, or the id would stay taken.
+    async fn last(&self, message: Outbound) {
+        let _ = self.out.send(message).await;
     }
 }

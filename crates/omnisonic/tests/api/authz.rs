@@ -135,9 +135,22 @@ both_backends! {
         // REST writes: 401 problem+json for anonymous callers, allowed for any signed-in user (the catalogue is shared).
         check(&app, all, "POST", "/ingest/isrc", Some(Body::Json(json!({"isrc": "USRC11301176", "title": "2 On", "artist": "Tinashe"}))), [Status(401), Status(201), Status(200)]).await;
 
-        // GraphQL has no mutations yet; when it gets some, they join this matrix.
-        let schema = app.graphql("{ __schema { mutationType { name } } }", json!({})).await;
-        assert_eq!(schema["data"]["__schema"]["mutationType"], serde_json::Value::Null);
+        // GraphQL mutations need a role (editor or accountant; tests/api/rights.rs covers each one): without it,
+        // anonymous callers get UNAUTHENTICATED and signed-in ones FORBIDDEN, and nothing is written.
+        for (browser, code) in [(&anonymous, "UNAUTHENTICATED"), (&other, "FORBIDDEN"), (owner, "FORBIDDEN")] {
+            let body = json!({"query": "mutation { createWork(input: {title: \"T\"}) { id } }"});
+            let answer: serde_json::Value = browser.post_json("/graphql", &body).await.json().await.expect("json");
+            assert_eq!(answer["errors"][0]["extensions"]["code"], code, "{answer}");
+        }
+        // The ledger pages are for accountants; the catalogue's live pages are public.
+        check(&app, all, "GET", "/ledger", None, [SignIn, Status(403), Status(403)]).await;
+        let work = omnisonic_store::catalogue::create_work(
+            &app.db,
+            &omnisonic_domain::catalogue::WorkInput { title: "Public".into(), ..Default::default() }.validate().expect("valid"),
+        )
+        .await
+        .expect("work");
+        check(&app, all, "GET", &format!("/catalogue/works/{}", work.id), None, [Status(200); 3]).await;
 
         // Delete last: the non-owner is refused, the owner's delete removes the session and its tracks.
         check(&app, all, "POST", &format!("{session}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;

@@ -496,7 +496,8 @@ async fn a_client_too_slow_to_read_is_dropped_not_buffered() {
     app.sign_in("slow@example.com").await;
     let session = create_session(&app, 44_100).await;
     let mut socket = connect(&app, session).await;
-    let hub = omnisonic_platform::PubSub::redis(&redis).await.expect("Redis");
+    // The app's hub prefixes channels with REDIS_KEY_PREFIX (default `omnisonic:`); a worker's hub does the same.
+    let hub = omnisonic_platform::PubSub::redis_with_prefix(&redis, "omnisonic:").await.expect("Redis");
     let channel = format!("session:{session}");
     let padding = "x".repeat(8192);
     let sent = 5_000;

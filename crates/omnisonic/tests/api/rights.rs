@@ -197,6 +197,11 @@ both_backends! {
         assert_eq!(data(&r, "license")["status"], "EXPIRED");
         let active = app.graphql("query($w: ID!) { activeLicenses(workId: $w) { id } }", json!({"w": w})).await;
         assert!(data(&active, "activeLicenses").as_array().expect("list").is_empty());
+        // A draft whose end has passed cannot be put in force: a clear conflict, not a silent EXPIRED.
+        let old_draft = app.graphql("mutation($i: LicenseInput!) { createLicense(input: $i, draft: true) { id status } }", make("2021-01-01")).await;
+        assert_eq!(data(&old_draft, "createLicense")["status"], "DRAFT");
+        let activate = app.graphql("mutation($id: ID!) { activateLicense(id: $id) { status } }", json!({"id": data(&old_draft, "createLicense")["id"]})).await;
+        assert_eq!(code(&activate), "CONFLICT", "{activate}");
     }
 
     async fn every_mutation_needs_its_role(app: TestApp) {
@@ -289,8 +294,39 @@ both_backends! {
         let event = next_of(&mut socket, "next").await;
         assert_eq!(event["id"], "l");
         assert_eq!(event["payload"]["data"]["ledgerEntryCreated"]["amount"]["amountMinor"], "999999999999999");
-        // Completing a subscription stops it.
+        // Completing a subscription stops it, and its id may be used again at once.
         send(&mut socket, json!({"type": "complete", "id": "w"})).await;
+        send(&mut socket, json!({"type": "subscribe", "id": "w", "payload": {"query": "{ apiVersion }"}})).await;
+        assert_eq!(next_of(&mut socket, "next").await["id"], "w");
+        assert_eq!(next_of(&mut socket, "complete").await["id"], "w");
+        // Taking the accountant role away ends the ledger subscription at its next event.
+        let me = omnisonic_store::auth::user_by_email(&app.db, "live@example.com").await.expect("user").expect("exists");
+        omnisonic_store::auth::revoke_role(&app.db, me.id, "accountant").await.expect("revoke");
+        let other = app.create_user("other-accountant@example.com", crate::helpers::TEST_PASSWORD).await;
+        omnisonic_store::auth::grant_role(&app.db, other, "accountant").await.expect("grant");
+        let second = crate::helpers::Browser::at(app.address);
+        assert_eq!(second.sign_in_with_password("other-accountant@example.com", crate::helpers::TEST_PASSWORD).await.status(), 303);
+        let body = json!({"query": ENTRY, "variables": {"i": {"cycleId": cycle_id, "partyId": p, "kind": "FEE", "amountMinor": "-1", "currency": "EUR"}}});
+        let written: Value = second.post_json("/graphql", &body).await.json().await.expect("json");
+        data(&written, "createLedgerEntry");
+        let ended = next_of(&mut socket, "complete").await;
+        assert_eq!(ended["id"], "l", "the ledger subscription ended instead of delivering the entry");
+    }
+
+    async fn licenses_expire_cli_refuses_the_future_without_dry_run(app: TestApp) {
+        let run = |args: &[&str]| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omnisonic"));
+            for var in ["DATABASE_URL", "REDIS_URL", "OMNISONIC_CONFIG"] {
+                command.env_remove(var);
+            }
+            command.env("DATABASE_URL", &app.database_url).args(args).output().expect("run omnisonic")
+        };
+        let future = run(&["licenses", "expire", "--now", "2999-01-01"]);
+        assert!(!future.status.success());
+        assert!(String::from_utf8_lossy(&future.stderr).contains("--dry-run"), "{future:?}");
+        let counted = run(&["licenses", "expire", "--now", "2999-01-01", "--dry-run"]);
+        assert!(counted.status.success(), "{counted:?}");
+        assert_eq!(String::from_utf8_lossy(&counted.stdout).trim(), "0 licenses would expire");
     }
 
     async fn graphql_ws_protocol_errors_use_its_close_codes(app: TestApp) {
@@ -593,4 +629,26 @@ async fn subscriptions_port_serves_graphql_ws() {
     assert_eq!(next_of(&mut socket, "next").await["payload"]["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
     let other = app.client.get(format!("http://{address}/graphql")).send().await.expect("GET");
     assert_eq!(other.status(), 404, "only /graphql/ws is served there");
+}
+
+/// Two deployments on one Redis with different `REDIS_KEY_PREFIX`es never hear each other's events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_prefixes_keep_deployments_on_one_redis_apart() {
+    let Some(redis) = crate::queue::redis_url() else { return };
+    let staging = omnisonic_platform::PubSub::redis_with_prefix(&redis, "staging:").await.expect("redis");
+    let production = omnisonic_platform::PubSub::redis_with_prefix(&redis, "production:").await.expect("redis");
+    let mut heard_in_staging = staging.subscribe_confirmed("ledger:cycle:*").await.expect("subscribe");
+    let mut heard_in_production = production.subscribe_confirmed("ledger:cycle:*").await.expect("subscribe");
+    production.publish("ledger:cycle:*", "production entry").await.expect("publish");
+    assert_eq!(heard_in_production.recv().await.as_deref(), Some("production entry"));
+    let leaked = tokio::time::timeout(Duration::from_millis(300), async {
+        loop {
+            match heard_in_staging.recv().await.as_deref() {
+                Some(omnisonic_platform::pubsub::PROBE) => continue,
+                other => return other.map(str::to_owned),
+            }
+        }
+    })
+    .await;
+    assert!(leaked.is_err(), "staging heard {leaked:?}");
 }

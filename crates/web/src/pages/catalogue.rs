@@ -21,7 +21,7 @@ const PAGE_SIZE: i32 = 50;
 
 const QUERY: &str = r#"query Browse($first: Int, $after: String, $artist: String, $genre: String, $search: String) {
   recordings(first: $first, after: $after, artist: $artist, genre: $genre, search: $search) {
-    edges { node { isrc title artist genre releasedAt contributions { role shareBps party { name } } } }
+    edges { node { id isrc title artist genre releasedAt work { id title } contributions { role shareBps party { name } } } }
     pageInfo { hasNextPage endCursor }
   }
 }"#;
@@ -86,6 +86,8 @@ struct PageInfo {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Node {
+    id: String,
+    work: Option<WorkRef>,
     isrc: String,
     title: String,
     artist: String,
@@ -103,12 +105,20 @@ struct ContributionData {
 }
 
 #[derive(Deserialize)]
+struct WorkRef {
+    id: String,
+    title: String,
+}
+
+#[derive(Deserialize)]
 struct PartyData {
     name: String,
 }
 
 /// One table row.
 pub(super) struct Row {
+    id: String,
+    work: Option<(String, String)>,
     isrc: String,
     title: String,
     artist: String,
@@ -187,6 +197,8 @@ async fn browse(State(state): State<AppState>, viewer: Viewer, Query(filters): Q
             } else {
                 e.node.contributions.iter().map(describe).collect::<Vec<_>>().join(", ")
             },
+            id: e.node.id,
+            work: e.node.work.map(|w| (w.id, w.title)),
             isrc: e.node.isrc,
             title: e.node.title,
             artist: e.node.artist,

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod home;
+mod rights;
 mod studio;
 
 use crate::AppState;
@@ -21,7 +22,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Routes of all pages.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(home::router()).merge(studio::router()).merge(catalogue::router())
+    Router::new().merge(home::router()).merge(studio::router()).merge(catalogue::router()).merge(rights::router())
 }
 
 /// What every page's frame (header, user menu, footer) needs.
