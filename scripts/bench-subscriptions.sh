@@ -3,17 +3,28 @@
 # node, one mutation, and the time until every subscriber has the event (p50/p90/p99/max), plus the server's RSS
 # with all N subscribed. Embedded defaults (SQLite, in-process pub/sub) unless DATABASE_URL/REDIS_URL are set.
 #
-#   scripts/bench-subscriptions.sh [N]          # N defaults to 10000
-#   OMNISONIC_BIN=target/release/omnisonic scripts/bench-subscriptions.sh   # measure a release build
+#   scripts/bench-subscriptions.sh [N]          # N defaults to 10000; builds release binaries first
+#   BENCH_CLIENT=node scripts/bench-subscriptions.sh   # the Node load generator (e2e/graphql/) instead
 #
-# Needs e2e/node_modules (scripts/install-deps.sh). Client and server share this machine's cores, so the
-# latencies include the client's own time to read N messages.
+# The load generator is crates/testkit's `bench-subscribers` (Rust, one thread): Node's own cost per message
+# would otherwise dominate the figure at 10,000 subscribers. BENCH_CLIENT=node needs e2e/node_modules. With BENCH_PIN=1 (the default) the server runs on CPU 0 and
+# the load generator on CPU 1 (taskset), so the client's own work of reading N messages does not steal the
+# server's core; the latencies still include the client's reading time. BENCH_PIN=0 lets both float.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N="${1:-10000}"
-BIN="${OMNISONIC_BIN:-target/debug/omnisonic}"
-[ -x "$BIN" ] || { echo "bench: $BIN not built (cargo build -p omnisonic, or set OMNISONIC_BIN)" >&2; exit 2; }
-[ -d e2e/node_modules/ws ] || { echo "bench: e2e/node_modules missing: run scripts/install-deps.sh" >&2; exit 2; }
+CLIENT="${BENCH_CLIENT:-rust}"
+if [ -z "${OMNISONIC_BIN:-}" ]; then
+  cargo build --release -q -p omnisonic -p omnisonic-testkit --bin omnisonic --bin bench-subscribers
+fi
+BIN="${OMNISONIC_BIN:-target/release/omnisonic}"
+LOADGEN="${BENCH_SUBSCRIBERS_BIN:-target/release/bench-subscribers}"
+[ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 2; }
+if [ "$CLIENT" = node ]; then
+  [ -d e2e/node_modules/ws ] || { echo "bench: e2e/node_modules missing: run scripts/install-deps.sh" >&2; exit 2; }
+else
+  [ -x "$LOADGEN" ] || { echo "bench: $LOADGEN not built" >&2; exit 2; }
+fi
 ulimit -n "$(ulimit -Hn)"
 
 DIR="$(mktemp -d)"
@@ -28,7 +39,11 @@ trap cleanup EXIT
 common=(--data-dir "$DIR" --auth-credentials true)
 printf '%s\n' "$PASSWORD" | "$BIN" "${common[@]}" user create --email "$EMAIL" --name Bench --password-stdin >/dev/null
 "$BIN" "${common[@]}" user grant "$EMAIL" editor >/dev/null
-RUST_LOG=warn "$BIN" "${common[@]}" --bind "127.0.0.1:$PORT" serve >"$DIR/server.log" 2>&1 &
+SERVER_CPU=(); CLIENT_CPU=()
+if [ "${BENCH_PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 1)
+fi
+RUST_LOG=warn "${SERVER_CPU[@]}" "$BIN" "${common[@]}" --bind "127.0.0.1:$PORT" serve >"$DIR/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -fs "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -49,8 +64,13 @@ WORK="$(curl -fs -b "$JAR" -H "X-CSRF-Token: $TOKEN" -H 'Content-Type: applicati
     sleep 0.2
   done ) &
 
-node e2e/graphql/bench-subscribers.mjs --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" \
-  --subscribers "$N" --work-id "$WORK" --header "Cookie: $COOKIE" --csrf "$TOKEN" --origin "$URL" \
-  --mutation 'mutation($id: ID!) { updateWork(id: $id, input: {title: "Fan-out, renamed"}) { id } }' \
-  --mutation-variables "{\"id\":\"$WORK\"}"
+if [ "$CLIENT" = node ]; then
+  "${CLIENT_CPU[@]}" node e2e/graphql/bench-subscribers.mjs --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" \
+    --subscribers "$N" --work-id "$WORK" --header "Cookie: $COOKIE" --csrf "$TOKEN" --origin "$URL" \
+    --mutation 'mutation($id: ID!) { updateWork(id: $id, input: {title: "Fan-out, renamed"}) { id } }' \
+    --mutation-variables "{\"id\":\"$WORK\"}"
+else
+  "${CLIENT_CPU[@]}" "$LOADGEN" --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" --subscribers "$N" \
+    --work-id "$WORK" --cookie "$COOKIE" --csrf "$TOKEN" --origin "$URL" --server-pid "$SERVER"
+fi
 echo "server peak RSS: $(( $(cat "$DIR/peak_kib" 2>/dev/null || echo 0) / 1024 )) MiB with $N subscribers ($BIN)"

@@ -4,12 +4,28 @@
 //! `license:work:{id}`; a subscription without a cycle id listens on the `*` channel, which every ledger event is
 //! also published to. A message is the changed row as JSON, so a node can hand it to ten thousand subscribers
 //! without asking the database again.
+//!
+//! The bus itself is behind [`EventBus`]: this crate knows no transport (the web crate plugs in the platform's
+//! in-process or Redis pub/sub).
 
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use omnisonic_platform::PubSub;
 use serde::{Serialize, de::DeserializeOwned};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Where change events travel: publish to a channel, and listen to one.
+pub trait EventBus: Send + Sync {
+    /// Publishes `message` on `channel`.
+    fn publish<'a>(&'a self, channel: &'a str, message: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    /// The messages published on `channel` from when this resolves on (the subscription is confirmed first).
+    fn listen<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<BoxStream<'static, Arc<str>>, String>>;
+}
+
+/// The schema's event bus; cheap to clone.
+#[derive(Clone)]
+pub struct Events(pub Arc<dyn EventBus>);
 
 /// The channel of one work's changes.
 pub fn work(id: Uuid) -> String {
@@ -38,7 +54,7 @@ pub fn license_work(id: Uuid) -> String {
 
 /// Publishes `row` on each channel. Called only after the write has committed; a failure is logged, never the
 /// caller's error — the write stands, and subscribers that miss an event see the change on their next read.
-pub async fn publish<T: Serialize>(pubsub: &PubSub, channels: &[String], row: &T) {
+pub async fn publish<T: Serialize>(events: &Events, channels: &[String], row: &T) {
     let message = match serde_json::to_string(row) {
         Ok(message) => message,
         Err(err) => {
@@ -47,7 +63,7 @@ pub async fn publish<T: Serialize>(pubsub: &PubSub, channels: &[String], row: &T
         }
     };
     for channel in channels {
-        if let Err(err) = pubsub.publish(channel, &message).await {
+        if let Err(err) = events.0.publish(channel, &message).await {
             tracing::warn!(error = %err, %channel, "could not publish a change event");
         }
     }
@@ -56,18 +72,11 @@ pub async fn publish<T: Serialize>(pubsub: &PubSub, channels: &[String], row: &T
 /// The rows published on `channel` from now on. Subscribing is confirmed (on Redis, acknowledged by the server)
 /// before this returns, so a write made after it is never missed.
 pub async fn listen<T: DeserializeOwned + Send + 'static>(
-    pubsub: &PubSub,
+    events: &Events,
     channel: &str,
-) -> Result<impl Stream<Item = T> + Send + 'static + use<T>, omnisonic_platform::PubSubError> {
-    let subscription = pubsub.subscribe_confirmed(channel).await?;
-    let messages = futures::stream::unfold(subscription, |mut sub| async move {
-        let message: Arc<str> = sub.recv().await?;
-        Some((message, sub))
-    });
+) -> Result<impl Stream<Item = T> + Send + 'static + use<T>, String> {
+    let messages = events.0.listen(channel).await?;
     Ok(messages.filter_map(|message| async move {
-        if &*message == omnisonic_platform::pubsub::PROBE {
-            return None;
-        }
         serde_json::from_str::<T>(&message)
             .map_err(|err| tracing::warn!(error = %err, "ignoring a malformed change event"))
             .ok()

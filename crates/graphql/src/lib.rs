@@ -21,7 +21,6 @@ pub use subscription::SubscriptionBudget;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{MergedObject, Schema};
 use omnisonic_domain::account::StaffRole;
-use omnisonic_platform::PubSub;
 use omnisonic_store::DatabaseConnection;
 use std::sync::Arc;
 
@@ -40,7 +39,7 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// Builds the schema; `db` serves every resolver and `pubsub` carries change events to subscriptions.
-pub fn build_schema(db: DatabaseConnection, pubsub: PubSub) -> OmnisonicSchema {
+pub fn build_schema(db: DatabaseConnection, pubsub: events::Events) -> OmnisonicSchema {
     Schema::build(Query::default(), mutation::Mutation, subscription::Subscription)
         .data(db)
         .data(pubsub)

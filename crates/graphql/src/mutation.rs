@@ -14,13 +14,12 @@ use omnisonic_domain::account::StaffRole;
 use omnisonic_domain::catalogue::{RecordingInput as DomainRecording, WorkInput as DomainWork};
 use omnisonic_domain::ledger::EntryInput;
 use omnisonic_domain::license::{LicenseInput as DomainLicense, LicenseStatus};
-use omnisonic_platform::PubSub;
 use omnisonic_store::entities::{contribution, license};
 use omnisonic_store::{catalogue, ledger, licenses};
 use uuid::Uuid;
 
-fn pubsub<'a>(ctx: &'a Context<'_>) -> &'a PubSub {
-    ctx.data_unchecked::<PubSub>()
+fn pubsub<'a>(ctx: &'a Context<'_>) -> &'a events::Events {
+    ctx.data_unchecked::<events::Events>()
 }
 
 /// A work's fields.

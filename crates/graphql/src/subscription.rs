@@ -14,7 +14,6 @@ use crate::types::{Recording, Work};
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
 use omnisonic_domain::account::StaffRole;
-use omnisonic_platform::PubSub;
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::entities::{cycle_checkpoint, ledger_entry, license, recording, work};
 use serde::de::DeserializeOwned;
@@ -81,7 +80,7 @@ where
     };
     let guard = ctx.data_opt::<SubscriptionBudget>().map(SubscriptionBudget::acquire).transpose()?;
     let loaders = ctx.data_opt::<Arc<Loaders>>().cloned();
-    let pubsub = ctx.data_unchecked::<PubSub>();
+    let pubsub = ctx.data_unchecked::<events::Events>();
     let rows = events::listen::<R>(pubsub, &channel).await.map_err(|err| {
         tracing::error!(error = %err, %channel, "could not subscribe");
         coded(ErrorCode::Internal, "could not subscribe; try again")

@@ -249,7 +249,7 @@ impl Cli {
             Command::ImportErn { file } => {
                 let db = startup::connect(&settings).await?;
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
-                let pubsub = startup::connect_pubsub(&settings).await?;
+                let pubsub = omnisonic_web::graphql_events(startup::connect_pubsub(&settings).await?);
                 let bar = indicatif::ProgressBar::new(0).with_message("importing deals");
                 let summary = crate::rights::import_ern(&db, &pubsub, &file, &bar).await;
                 bar.finish_and_clear();
@@ -273,7 +273,7 @@ impl Cli {
                     let due = omnisonic_store::licenses::count_due(&db, at).await?;
                     println!("{due} licenses would expire");
                 } else {
-                    let pubsub = startup::connect_pubsub(&settings).await?;
+                    let pubsub = omnisonic_web::graphql_events(startup::connect_pubsub(&settings).await?);
                     let expired = crate::rights::expire_licenses(&db, &pubsub, at).await?;
                     println!("{expired} licenses expired");
                 }

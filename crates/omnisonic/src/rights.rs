@@ -6,6 +6,7 @@ use omnisonic_domain::catalogue::{RecordingInput, WorkInput};
 use omnisonic_domain::ddex;
 use omnisonic_domain::license::{LicenseInput, RightsType};
 use omnisonic_graphql::events;
+use omnisonic_graphql::events::Events;
 use omnisonic_platform::PubSub;
 use omnisonic_store::{DatabaseConnection, StoreError, catalogue, licenses};
 use std::path::Path;
@@ -19,7 +20,7 @@ pub const MAX_ERN_BYTES: u64 = 64 * 1024 * 1024;
 /// Expires every active license whose end has passed at `now`, and tells each work's subscribers. Returns how many.
 pub async fn expire_licenses(
     db: &DatabaseConnection,
-    pubsub: &PubSub,
+    pubsub: &Events,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let expired = licenses::expire_due(db, now).await?;
@@ -36,6 +37,7 @@ pub async fn daily_license_expiry(
     pubsub: PubSub,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let pubsub = omnisonic_web::graphql_events(pubsub);
     loop {
         match expire_licenses(&db, &pubsub, Utc::now()).await {
             Ok(0) => {}
@@ -95,7 +97,7 @@ impl std::fmt::Display for ErnSummary {
 /// the same message again changes nothing.
 pub async fn import_ern(
     db: &DatabaseConnection,
-    pubsub: &PubSub,
+    pubsub: &Events,
     path: &Path,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<ErnSummary> {
@@ -193,7 +195,7 @@ fn midnight(date: NaiveDate) -> DateTime<Utc> {
 /// The work a granted recording records: the catalogue's link, else a new work of the recording's title.
 async fn work_for_recording(
     db: &DatabaseConnection,
-    pubsub: &PubSub,
+    pubsub: &Events,
     grant: &ddex::Grant,
     summary: &mut ErnSummary,
 ) -> anyhow::Result<uuid::Uuid> {

@@ -18,6 +18,7 @@
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::realtime::same_origin;
+use crate::subscription_groups::{GroupEvent, Membership};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -29,7 +30,7 @@ use omnisonic_graphql::{Actor, SubscriptionBudget};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
 
 /// The subprotocol spoken.
@@ -176,13 +177,17 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    // Registered once: a fresh `notified()` per turn of the loop would take the Notify's lock twice per message.
+    let too_slow = link.too_slow.clone();
+    let too_slow = too_slow.notified();
+    tokio::pin!(too_slow);
 
     let outcome: Option<(u16, String)> = loop {
         tokio::select! {
             () = &mut init_deadline, if actor.is_none() => {
                 break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
             }
-            () = link.too_slow.notified() => {
+            () = &mut too_slow => {
                 tracing::info!("GraphQL WebSocket client too slow to read its messages; closing");
                 break Some((close::POLICY, "too slow".into()));
             }
@@ -257,15 +262,20 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                             continue;
                         }
                         generations += 1;
-                        let request =
-                            omnisonic_graphql::prepare_subscription(*payload, &state.db, actor, budget.clone());
-                        let task = tokio::spawn(run_operation(
-                            state.schema.clone(),
-                            request,
-                            id.clone(),
-                            generations,
-                            link.clone(),
-                        ));
+                        let task = match state.subscription_groups.join(&state.schema, &state.db, &payload, actor) {
+                            Some(membership) => tokio::spawn(forward(membership, id.clone(), generations, link.clone())),
+                            None => {
+                                let request =
+                                    omnisonic_graphql::prepare_subscription(*payload, &state.db, actor, budget.clone());
+                                tokio::spawn(run_operation(
+                                    state.schema.clone(),
+                                    request,
+                                    id.clone(),
+                                    generations,
+                                    link.clone(),
+                                ))
+                            }
+                        };
                         operations.insert(id, Operation { generation: generations, task: task.abort_handle() });
                     }
                     ClientMessage::Complete { id } => {
@@ -320,6 +330,38 @@ async fn run_operation(
         }
     }
     let message = serde_json::json!({"type": "complete", "id": id}).to_string();
+    link.last(Outbound::Last { id, generation, message }).await;
+}
+
+/// Forwards a shared subscription's results to this connection under the client's operation id.
+async fn forward(membership: Membership, id: String, generation: u64, link: Link) {
+    let Membership { group: _keep_alive, mut events } = membership;
+    let quoted_id = serde_json::Value::from(id.as_str()).to_string();
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "a subscriber fell behind its group");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        };
+        match &*event {
+            GroupEvent::Next(payload) => {
+                let message = format!(r#"{{"type":"next","id":{quoted_id},"payload":{payload}}}"#);
+                if !link.queue(Outbound::Next { id: id.clone(), generation, message }) {
+                    return;
+                }
+            }
+            GroupEvent::Failed(errors) => {
+                let message = format!(r#"{{"type":"error","id":{quoted_id},"payload":{errors}}}"#);
+                link.last(Outbound::Last { id, generation, message }).await;
+                return;
+            }
+            GroupEvent::Complete => break,
+        }
+    }
+    let message = format!(r#"{{"type":"complete","id":{quoted_id}}}"#);
     link.last(Outbound::Last { id, generation, message }).await;
 }
 

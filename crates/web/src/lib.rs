@@ -21,6 +21,7 @@ mod pages;
 pub mod realtime;
 mod routes;
 mod state;
+mod subscription_groups;
 mod telemetry;
 
 pub use error::{ApiError, Problem};
@@ -30,6 +31,39 @@ pub use routes::exports::QUEUE as EXPORT_QUEUE;
 pub use state::{AppState, Background};
 
 use axum::Router;
+
+/// The platform's pub/sub (in-process or Redis) as the GraphQL schema's event bus.
+pub fn graphql_events(pubsub: omnisonic_platform::PubSub) -> omnisonic_graphql::events::Events {
+    omnisonic_graphql::events::Events(std::sync::Arc::new(PubSubEvents(pubsub)))
+}
+
+struct PubSubEvents(omnisonic_platform::PubSub);
+
+impl omnisonic_graphql::events::EventBus for PubSubEvents {
+    fn publish<'a>(&'a self, channel: &'a str, message: &'a str) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { self.0.publish(channel, message).await.map_err(|e| e.to_string()) })
+    }
+
+    fn listen<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<futures::stream::BoxStream<'static, std::sync::Arc<str>>, String>> {
+        use futures::StreamExt;
+        Box::pin(async move {
+            let subscription = self.0.subscribe_confirmed(channel).await.map_err(|e| e.to_string())?;
+            let messages = futures::stream::unfold(subscription, |mut sub| async move {
+                loop {
+                    let message = sub.recv().await?;
+                    // The confirmation probe is the pub/sub's own business, not an event.
+                    if &*message != omnisonic_platform::pubsub::PROBE {
+                        return Some((message, sub));
+                    }
+                }
+            });
+            Ok(messages.boxed())
+        })
+    }
+}
 
 /// Only GraphQL subscriptions (`/graphql/ws`), with the same sessions and middleware, for `SUBSCRIPTIONS_PORT`.
 pub fn subscriptions_router(state: AppState) -> Router {

@@ -23,6 +23,10 @@ pub struct AppState {
     pub storage_cdn: Option<String>,
     /// Pub/sub, the job queue and their limits.
     pub background: Background,
+    /// Change events for GraphQL subscribers (the pub/sub behind the schema), for writes outside GraphQL.
+    pub events: omnisonic_graphql::events::Events,
+    /// Subscriptions shared by this node's WebSocket subscribers.
+    pub subscription_groups: crate::subscription_groups::SubscriptionGroups,
 }
 
 /// What connects the web layer to background work: events out to WebSocket clients, jobs out to workers.
@@ -48,8 +52,19 @@ impl AppState {
         storage_cdn: Option<String>,
         background: Background,
     ) -> Self {
-        let schema = omnisonic_graphql::build_schema(db.clone(), background.pubsub.clone());
-        Self { db, schema, metrics, auth, storage, storage_cdn, background }
+        let events = crate::graphql_events(background.pubsub.clone());
+        let schema = omnisonic_graphql::build_schema(db.clone(), events.clone());
+        Self {
+            db,
+            schema,
+            metrics,
+            auth,
+            storage,
+            storage_cdn,
+            background,
+            events,
+            subscription_groups: Default::default(),
+        }
     }
 
     /// Publishes a realtime event to a studio session's room; a failure is logged, never the request's problem.

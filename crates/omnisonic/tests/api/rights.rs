@@ -187,7 +187,7 @@ both_backends! {
         assert_eq!(data(&past, "createLicense")["status"], "EXPIRED", "already over when created");
         let later = app.graphql(create, make("2040-01-01")).await;
         let id = data(&later, "createLicense")["id"].as_str().expect("id").to_owned();
-        let pubsub = omnisonic_platform::PubSub::in_process();
+        let pubsub = omnisonic_web::graphql_events(omnisonic_platform::PubSub::in_process());
         let before_end = chrono::DateTime::parse_from_rfc3339("2039-12-31T23:59:59Z").expect("t").to_utc();
         assert_eq!(omnisonic::rights::expire_licenses(&app.db, &pubsub, before_end).await.expect("expire"), 0);
         let at_end = chrono::DateTime::parse_from_rfc3339("2040-01-01T00:00:00Z").expect("t").to_utc();
@@ -271,6 +271,13 @@ both_backends! {
         send(&mut socket, json!({"type": "subscribe", "id": "l", "payload": {
             "query": "subscription { ledgerEntryCreated { seq amount { amountMinor } } }"
         }})).await;
+        // A second, anonymous connection asks for the same subscription: it shares the first one's execution and
+        // gets the same events under its own id.
+        let mut twin = ws_connect(&app, false).await;
+        send(&mut twin, json!({"type": "subscribe", "id": "twin", "payload": {
+            "query": "subscription($id: ID!) { workUpdated(workId: $id) { id title contributions { shareBps } } }",
+            "variables": {"id": w}
+        }})).await;
         // Subscriptions register asynchronously; give them a moment before writing.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let failed = app.graphql("mutation($id: ID!) { updateWork(id: $id, input: {title: \"  \"}) { id } }", json!({"id": w})).await;
@@ -280,6 +287,9 @@ both_backends! {
         let event = next_of(&mut socket, "next").await;
         assert_eq!(event["id"], "w");
         assert_eq!(event["payload"]["data"]["workUpdated"]["title"], "After", "the failed write published nothing");
+        let twin_event = next_of(&mut twin, "next").await;
+        assert_eq!(twin_event["id"], "twin");
+        assert_eq!(twin_event["payload"], event["payload"]);
         // Nested fields are fresh for each event: a contribution added later shows in the next event.
         let p = party(&app, "Writer").await;
         let added = app.graphql("mutation($i: ContributionInput!) { addContribution(input: $i) { id } }", json!({"i": {"partyId": p, "workId": w, "role": "COMPOSER", "shareBps": 2500}})).await;
@@ -582,7 +592,7 @@ async fn a_mutation_on_one_node_reaches_a_subscriber_on_another() {
 async fn import_ern_turns_real_ddex_deals_into_licenses() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await.expect("app");
     let file = crate::helpers::shared_data().join("ddex/ern341_sony_7digital.xml");
-    let pubsub = omnisonic_platform::PubSub::in_process();
+    let pubsub = omnisonic_web::graphql_events(omnisonic_platform::PubSub::in_process());
     let bar = indicatif::ProgressBar::hidden();
     let first = omnisonic::rights::import_ern(&app.db, &pubsub, &file, &bar).await.expect("import");
     assert_eq!(first.recordings_created, 15);

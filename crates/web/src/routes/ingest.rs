@@ -96,8 +96,7 @@ pub async fn ingest_isrc(
     let valid = input.validate().map_err(ApiError::Validation)?;
     let (row, created) = omnisonic_store::catalogue::upsert_recording(&state.db, &valid).await?;
     // Subscribers to `recordingUpdated` hear about REST writes too, after the commit.
-    omnisonic_graphql::events::publish(&state.background.pubsub, &[omnisonic_graphql::events::recording(row.id)], &row)
-        .await;
+    omnisonic_graphql::events::publish(&state.events, &[omnisonic_graphql::events::recording(row.id)], &row).await;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
