@@ -29,6 +29,7 @@ use futures::StreamExt;
 use omnisonic_graphql::{Actor, SubscriptionBudget};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
@@ -305,8 +306,7 @@ fn authenticate(session: Option<&(uuid::Uuid, String)>, payload: Option<&serde_j
     }
 }
 
-/// Runs one operation, forwarding its results. A first result without data is the protocol's `error` (the
-/// operation could not start: a bad document, a missing role); anything else is `next`, and the end is `complete`.
+/// Runs one operation of this connection alone, forwarding its results like a shared one's.
 async fn run_operation(
     schema: omnisonic_graphql::OmnisonicSchema,
     request: async_graphql::Request,
@@ -314,23 +314,36 @@ async fn run_operation(
     generation: u64,
     link: Link,
 ) {
-    let mut stream = schema.execute_stream(request);
-    let mut first = true;
-    while let Some(response) = stream.next().await {
-        let failed_to_start = first && !response.errors.is_empty() && response.data == async_graphql::Value::Null;
-        first = false;
-        if failed_to_start {
-            let message = serde_json::json!({"type": "error", "id": id, "payload": response.errors}).to_string();
-            link.last(Outbound::Last { id, generation, message }).await;
-            return;
-        }
-        let message = serde_json::json!({"type": "next", "id": id, "payload": response}).to_string();
-        if !link.queue(Outbound::Next { id: id.clone(), generation, message }) {
+    let events = crate::subscription_groups::operation_events(&schema, request);
+    futures::pin_mut!(events);
+    let quoted_id = serde_json::Value::from(id.as_str()).to_string();
+    while let Some(event) = events.next().await {
+        if !deliver_event(&event, &id, &quoted_id, generation, &link).await {
             return;
         }
     }
-    let message = serde_json::json!({"type": "complete", "id": id}).to_string();
-    link.last(Outbound::Last { id, generation, message }).await;
+}
+
+/// Queues one protocol event for the client under its operation id; `false` once the operation is over (its
+/// last message sent) or the client is gone.
+async fn deliver_event(event: &GroupEvent, id: &str, quoted_id: &str, generation: u64, link: &Link) -> bool {
+    let id = id.to_owned();
+    match event {
+        GroupEvent::Next(payload) => {
+            let message = format!(r#"{{"type":"next","id":{quoted_id},"payload":{payload}}}"#);
+            link.queue(Outbound::Next { id, generation, message })
+        }
+        GroupEvent::Failed(errors) => {
+            let message = format!(r#"{{"type":"error","id":{quoted_id},"payload":{errors}}}"#);
+            link.last(Outbound::Last { id, generation, message }).await;
+            false
+        }
+        GroupEvent::Complete => {
+            let message = format!(r#"{{"type":"complete","id":{quoted_id}}}"#);
+            link.last(Outbound::Last { id, generation, message }).await;
+            false
+        }
+    }
 }
 
 /// Forwards a shared subscription's results to this connection under the client's operation id.
@@ -344,25 +357,12 @@ async fn forward(membership: Membership, id: String, generation: u64, link: Link
                 tracing::debug!(missed, "a subscriber fell behind its group");
                 continue;
             }
-            Err(broadcast::error::RecvError::Closed) => break,
+            Err(broadcast::error::RecvError::Closed) => Arc::new(GroupEvent::Complete),
         };
-        match &*event {
-            GroupEvent::Next(payload) => {
-                let message = format!(r#"{{"type":"next","id":{quoted_id},"payload":{payload}}}"#);
-                if !link.queue(Outbound::Next { id: id.clone(), generation, message }) {
-                    return;
-                }
-            }
-            GroupEvent::Failed(errors) => {
-                let message = format!(r#"{{"type":"error","id":{quoted_id},"payload":{errors}}}"#);
-                link.last(Outbound::Last { id, generation, message }).await;
-                return;
-            }
-            GroupEvent::Complete => break,
+        if !deliver_event(&event, &id, &quoted_id, generation, &link).await {
+            return;
         }
     }
-    let message = format!(r#"{{"type":"complete","id":{quoted_id}}}"#);
-    link.last(Outbound::Last { id, generation, message }).await;
 }
 
 /// The connection's side of an operation: where its messages go, and how it says the client is too slow.

@@ -174,7 +174,33 @@ fn key_for(request: &async_graphql::Request, actor: Actor) -> Option<GroupKey> {
     })
 }
 
-/// Runs a group's stream, broadcasting each result serialised once.
+/// An operation's results as protocol events, each serialised once: `Next` per result, or `Failed` when the
+/// first result has no data (the operation could not start: a bad document, a missing role), then `Complete`
+/// when the stream ends normally.
+pub fn operation_events(
+    schema: &OmnisonicSchema,
+    request: async_graphql::Request,
+) -> impl futures::Stream<Item = GroupEvent> + Send + 'static + use<> {
+    let results = schema.execute_stream(request);
+    futures::stream::unfold((results, true, false), |(mut results, first, done)| async move {
+        if done {
+            return None;
+        }
+        let Some(response) = results.next().await else { return Some((GroupEvent::Complete, (results, false, true))) };
+        if first && !response.errors.is_empty() && response.data == async_graphql::Value::Null {
+            let errors = serde_json::to_string(&response.errors).unwrap_or_else(|_| "[]".to_owned());
+            return Some((GroupEvent::Failed(errors), (results, false, true)));
+        }
+        let payload = serde_json::to_string(&response).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "could not serialise a subscription result");
+            r#"{"errors":[{"message":"internal error"}]}"#.to_owned()
+        });
+        Some((GroupEvent::Next(payload), (results, false, false)))
+    })
+}
+
+/// Runs a group's stream, broadcasting each result serialised once; the group leaves the map before its last
+/// event, so later subscribers start afresh.
 async fn run_group(
     schema: OmnisonicSchema,
     request: async_graphql::Request,
@@ -182,24 +208,12 @@ async fn run_group(
     me: Weak<Group>,
     registry: SubscriptionGroups,
 ) {
-    let mut stream = schema.execute_stream(request);
-    let mut first = true;
-    while let Some(response) = stream.next().await {
-        let failed_to_start = first && !response.errors.is_empty() && response.data == async_graphql::Value::Null;
-        first = false;
-        if failed_to_start {
+    let events = operation_events(&schema, request);
+    futures::pin_mut!(events);
+    while let Some(event) = events.next().await {
+        if !matches!(event, GroupEvent::Next(_)) {
             registry.retire(&me);
-            let errors = serde_json::to_string(&response.errors).unwrap_or_else(|_| "[]".to_owned());
-            let _ = sender.send(Arc::new(GroupEvent::Failed(errors)));
-            return;
         }
-        match serde_json::to_string(&response) {
-            Ok(payload) => {
-                let _ = sender.send(Arc::new(GroupEvent::Next(payload)));
-            }
-            Err(err) => tracing::error!(error = %err, "could not serialise a subscription result"),
-        }
+        let _ = sender.send(Arc::new(event));
     }
-    registry.retire(&me);
-    let _ = sender.send(Arc::new(GroupEvent::Complete));
 }
