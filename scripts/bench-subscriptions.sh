@@ -4,27 +4,21 @@
 # with all N subscribed. Embedded defaults (SQLite, in-process pub/sub) unless DATABASE_URL/REDIS_URL are set.
 #
 #   scripts/bench-subscriptions.sh [N]          # N defaults to 10000; builds release binaries first
-#   BENCH_CLIENT=node scripts/bench-subscriptions.sh   # the Node load generator (e2e/graphql/) instead
 #
-# The load generator is crates/testkit's `bench-subscribers` (Rust, one thread): Node's own cost per message
-# would otherwise dominate the figure at 10,000 subscribers. BENCH_CLIENT=node needs e2e/node_modules. With BENCH_PIN=1 (the default) the server runs on CPU 0 and
-# the load generator on CPU 1 (taskset), so the client's own work of reading N messages does not steal the
-# server's core; the latencies still include the client's reading time. BENCH_PIN=0 lets both float.
+# The load generator is crates/testkit's `bench-subscribers` (Rust, one thread): a Node client's own cost per
+# message would otherwise dominate the figure at 10,000 subscribers. With BENCH_PIN=1 (the default) the server
+# runs on CPU 0 and the load generator on CPU 1 (taskset), so the client's reading of N messages does not steal
+# the server's core; the latencies still include that reading time. BENCH_PIN=0 lets both float.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N="${1:-10000}"
-CLIENT="${BENCH_CLIENT:-rust}"
 if [ -z "${OMNISONIC_BIN:-}" ]; then
   cargo build --release -q -p omnisonic -p omnisonic-testkit --bin omnisonic --bin bench-subscribers
 fi
 BIN="${OMNISONIC_BIN:-target/release/omnisonic}"
 LOADGEN="${BENCH_SUBSCRIBERS_BIN:-target/release/bench-subscribers}"
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 2; }
-if [ "$CLIENT" = node ]; then
-  [ -d e2e/node_modules/ws ] || { echo "bench: e2e/node_modules missing: run scripts/install-deps.sh" >&2; exit 2; }
-else
-  [ -x "$LOADGEN" ] || { echo "bench: $LOADGEN not built" >&2; exit 2; }
-fi
+[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN not built" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"
 
 DIR="$(mktemp -d)"
@@ -64,13 +58,6 @@ WORK="$(curl -fs -b "$JAR" -H "X-CSRF-Token: $TOKEN" -H 'Content-Type: applicati
     sleep 0.2
   done ) &
 
-if [ "$CLIENT" = node ]; then
-  "${CLIENT_CPU[@]}" node e2e/graphql/bench-subscribers.mjs --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" \
-    --subscribers "$N" --work-id "$WORK" --header "Cookie: $COOKIE" --csrf "$TOKEN" --origin "$URL" \
-    --mutation 'mutation($id: ID!) { updateWork(id: $id, input: {title: "Fan-out, renamed"}) { id } }' \
-    --mutation-variables "{\"id\":\"$WORK\"}"
-else
-  "${CLIENT_CPU[@]}" "$LOADGEN" --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" --subscribers "$N" \
-    --work-id "$WORK" --cookie "$COOKIE" --csrf "$TOKEN" --origin "$URL" --server-pid "$SERVER"
-fi
+"${CLIENT_CPU[@]}" "$LOADGEN" --ws "ws://127.0.0.1:$PORT/graphql/ws" --http "$URL/graphql" --subscribers "$N" \
+  --work-id "$WORK" --cookie "$COOKIE" --csrf "$TOKEN" --origin "$URL" --server-pid "$SERVER"
 echo "server peak RSS: $(( $(cat "$DIR/peak_kib" 2>/dev/null || echo 0) / 1024 )) MiB with $N subscribers ($BIN)"

@@ -16,7 +16,6 @@ mod rights_query;
 mod subscription;
 
 pub use error::ErrorCode;
-pub use subscription::SubscriptionBudget;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{MergedObject, Schema};
@@ -78,26 +77,23 @@ pub async fn require_role(ctx: &async_graphql::Context<'_>, role: StaffRole) -> 
 }
 
 /// Prepares one subscription (or any operation sent over a WebSocket): like [`prepare`], but the loader is
-/// shared with the subscription's stream, which empties its cache before each event, and the connection's
-/// subscription budget applies.
+/// shared with the subscription's stream, which empties its cache before each event.
 pub fn prepare_subscription(
     request: async_graphql::Request,
     db: &DatabaseConnection,
     actor: Actor,
-    budget: SubscriptionBudget,
 ) -> async_graphql::Request {
-    let loader: Arc<loaders::Loaders> = Arc::new(DataLoader::with_cache(
-        loaders::CatalogueLoader::new(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    request.data(loader).data(actor).data(budget)
+    request.data(Arc::new(new_loader(db))).data(actor)
+}
+
+/// A DataLoader over `db` with its own cache.
+fn new_loader(db: &DatabaseConnection) -> loaders::Loaders {
+    DataLoader::with_cache(loaders::CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
 }
 
 /// Prepares one request: attaches who sent it and a fresh, request-scoped DataLoader (its cache must not outlive
 /// the request).
 pub fn prepare(request: async_graphql::Request, db: &DatabaseConnection, actor: Actor) -> async_graphql::Request {
-    let loader: loaders::Loaders =
-        DataLoader::with_cache(loaders::CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default());
+    let loader = new_loader(db);
     request.data(loader).data(actor)
 }

@@ -166,11 +166,7 @@ async fn publish_contribution_target(ctx: &Context<'_>, row: &contribution::Mode
     }
     if let Some(recording_id) = row.recording_id {
         match catalogue::recordings_by_ids(db(ctx), &[recording_id]).await {
-            Ok(mut rows) => {
-                if let Some(rec) = rows.pop() {
-                    events::publish(pubsub(ctx), &[events::recording(recording_id)], &rec).await;
-                }
-            }
+            Ok(rows) => publish_first(ctx, events::recording(recording_id), rows).await,
             Err(err) => tracing::warn!(error = ?err, "could not load a recording to publish its change"),
         }
     }
@@ -179,12 +175,15 @@ async fn publish_contribution_target(ctx: &Context<'_>, row: &contribution::Mode
 /// Publishes a work as it is now to its subscribers (after a committed write that changed it).
 async fn publish_work(ctx: &Context<'_>, work_id: Uuid) {
     match catalogue::works_by_ids(db(ctx), &[work_id]).await {
-        Ok(mut rows) => {
-            if let Some(work) = rows.pop() {
-                events::publish(pubsub(ctx), &[events::work(work_id)], &work).await;
-            }
-        }
+        Ok(rows) => publish_first(ctx, events::work(work_id), rows).await,
         Err(err) => tracing::warn!(error = ?err, "could not load a work to publish its change"),
+    }
+}
+
+/// Publishes the row just reloaded, if it still exists.
+async fn publish_first<T: serde::Serialize>(ctx: &Context<'_>, channel: String, rows: Vec<T>) {
+    if let Some(row) = rows.first() {
+        events::publish(pubsub(ctx), &[channel], row).await;
     }
 }
 

@@ -1,8 +1,8 @@
 //! The root `Subscription` type: live changes over `graphql-transport-ws`.
 //!
 //! Each subscription listens on its pub/sub channel (in-process, or Redis across nodes) and turns every published
-//! row into its GraphQL type; nested fields are resolved fresh for each event. A connection may hold at most
-//! [`SubscriptionBudget`]'s number of subscriptions at once.
+//! row into its GraphQL type; nested fields are resolved fresh for each event. How many subscriptions a
+//! connection may hold is the transport's limit (`crates/web/src/graphql_ws.rs`).
 
 use crate::error::{ErrorCode, coded};
 use crate::events;
@@ -18,46 +18,6 @@ use omnisonic_store::DatabaseConnection;
 use omnisonic_store::entities::{cycle_checkpoint, ledger_entry, license, recording, work};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// How many subscriptions one connection may hold at once.
-#[derive(Clone, Debug)]
-pub struct SubscriptionBudget {
-    active: Arc<AtomicUsize>,
-    max: usize,
-}
-
-impl SubscriptionBudget {
-    /// A budget of `max` subscriptions for one connection.
-    pub fn new(max: usize) -> Self {
-        Self { active: Arc::new(AtomicUsize::new(0)), max }
-    }
-
-    /// How many are held now.
-    pub fn active(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
-    }
-
-    fn acquire(&self) -> Result<BudgetGuard> {
-        let taken = self.active.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1));
-        match taken {
-            Ok(_) => Ok(BudgetGuard(self.active.clone())),
-            Err(_) => Err(coded(
-                ErrorCode::TooManySubscriptions,
-                format!("this connection already holds {} subscriptions, the most allowed", self.max),
-            )),
-        }
-    }
-}
-
-/// Gives its slot back when the subscription's stream is dropped (completed by the client, or disconnected).
-struct BudgetGuard(Arc<AtomicUsize>);
-
-impl Drop for BudgetGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Subscribes to `channel`: each published row becomes a `T` through `wrap`, with the subscription's loader
 /// cache emptied first so nested fields show the data as it is now.
@@ -78,7 +38,6 @@ where
         Some(role) => Some((require_role(ctx, role).await?, role, ctx.data_unchecked::<DatabaseConnection>().clone())),
         None => None,
     };
-    let guard = ctx.data_opt::<SubscriptionBudget>().map(SubscriptionBudget::acquire).transpose()?;
     let loaders = ctx.data_opt::<Arc<Loaders>>().cloned();
     let pubsub = ctx.data_unchecked::<events::Events>();
     let rows = events::listen::<R>(pubsub, &channel).await.map_err(|err| {
@@ -95,7 +54,6 @@ where
     };
     Ok(rows.then(still_allowed).take_while(|row| std::future::ready(row.is_some())).filter_map(std::future::ready).map(
         move |row| {
-            let _slot = &guard;
             if let Some(loaders) = &loaders {
                 clear_all(loaders);
             }

@@ -141,31 +141,45 @@ pub async fn import_ern(
         let key = source_key(&message.message_id, grant);
         // A license is worldwide or one territory: a worldwide deal with exclusions waits as a draft for a person.
         let excluded = grant.territory.is_none() && has_exclusions(&grant.terms);
-        let created = match licenses::create_license(db, &license, excluded, Some(key.clone())).await {
-            Ok(created) if excluded => {
-                summary.drafts_for_exclusions += usize::from(created.is_some());
-                created.map(|row| (row, None))
-            }
-            Ok(created) => created.map(|row| (row, Some(false))),
+        let outcome = match licenses::create_license(db, &license, excluded, Some(key.clone())).await {
+            Ok(Some(row)) if excluded => Imported::Draft(row, &mut summary.drafts_for_exclusions),
+            Ok(Some(row)) => Imported::Created(row),
+            Ok(None) => Imported::Already,
             Err(StoreError::LicenseConflict { .. }) => {
-                licenses::create_license(db, &license, true, Some(key)).await?.map(|row| (row, Some(true)))
+                match licenses::create_license(db, &license, true, Some(key)).await? {
+                    Some(row) => Imported::Draft(row, &mut summary.drafts_for_conflicts),
+                    None => Imported::Already,
+                }
             }
             Err(err) => return Err(err.into()),
         };
-        match created {
-            Some((row, conflict)) => {
-                match conflict {
-                    Some(true) => summary.drafts_for_conflicts += 1,
-                    Some(false) => summary.licenses_created += 1,
-                    None => {}
-                }
-                events::publish(pubsub, &[events::license_work(row.work_id)], &row).await;
+        let row = match outcome {
+            Imported::Created(row) => {
+                summary.licenses_created += 1;
+                row
             }
-            None => summary.already_imported += 1,
-        }
+            Imported::Draft(row, count) => {
+                *count += 1;
+                row
+            }
+            Imported::Already => {
+                summary.already_imported += 1;
+                progress.inc(1);
+                continue;
+            }
+        };
+        events::publish(pubsub, &[events::license_work(row.work_id)], &row).await;
         progress.inc(1);
     }
     Ok(summary)
+}
+
+/// What happened to one grant: created in force, kept as a draft (counted in the given tally), or found from an
+/// earlier import.
+enum Imported<'a> {
+    Created(omnisonic_store::entities::license::Model),
+    Draft(omnisonic_store::entities::license::Model, &'a mut usize),
+    Already,
 }
 
 /// Where an imported license came from; importing the same grant again finds it. Long message ids are hashed so
@@ -177,8 +191,7 @@ fn source_key(message_id: &str, grant: &ddex::Grant) -> String {
         return key;
     }
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    format!("ddex:sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("ddex:sha256:{}", omnisonic_domain::ledger::to_hex(&sha2::Sha256::digest(key.as_bytes()).into()))
 }
 
 /// Whether any merged deal of a grant excluded territories.

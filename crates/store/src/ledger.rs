@@ -197,16 +197,17 @@ pub async fn cycle_totals(db: &impl ConnectionTrait, cycle_id: Uuid) -> Result<V
         .into_tuple()
         .all(db)
         .await?;
-    ledger::totals(rows.iter().map(|(p, c, a)| (*p, c.as_str(), *a))).map_err(|overflow| {
-        let mut errors = ValidationErrors::default();
-        errors.add("amountMinor", overflow.to_string());
-        StoreError::Invalid(errors)
-    })
+    summed(rows.iter().map(|(p, c, a)| (*p, c.as_str(), *a)))
 }
 
 /// Per-party totals of a set of entries.
 fn totals_of(entries: &[ledger_entry::Model]) -> Result<Vec<PartyTotal>, StoreError> {
-    ledger::totals(entries.iter().map(|e| (e.party_id, e.currency.as_str(), e.amount_minor))).map_err(|overflow| {
+    summed(entries.iter().map(|e| (e.party_id, e.currency.as_str(), e.amount_minor)))
+}
+
+/// [`ledger::totals`], with a total past 64 bits reported as invalid input.
+fn summed<'a>(rows: impl IntoIterator<Item = (Uuid, &'a str, i64)>) -> Result<Vec<PartyTotal>, StoreError> {
+    ledger::totals(rows).map_err(|overflow| {
         let mut errors = ValidationErrors::default();
         errors.add("amountMinor", overflow.to_string());
         StoreError::Invalid(errors)
@@ -272,15 +273,26 @@ pub fn checkpoint_totals(checkpoint: &cycle_checkpoint::Model) -> Vec<PartyTotal
 
 /// Verifies a closed cycle's checkpoint against its entries as they are now; `None` when the cycle is not closed.
 pub async fn verify_checkpoint(db: &impl ConnectionTrait, cycle_id: Uuid) -> Result<Option<Verification>, StoreError> {
-    let Some(checkpoint) = checkpoints_by_cycles(db, &[cycle_id]).await?.pop() else { return Ok(None) };
+    match checkpoints_by_cycles(db, &[cycle_id]).await?.pop() {
+        Some(checkpoint) => Ok(Some(verify(db, &checkpoint).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Verifies an already loaded checkpoint against its cycle's entries as they are now.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    checkpoint: &cycle_checkpoint::Model,
+) -> Result<Verification, StoreError> {
+    let cycle_id = checkpoint.cycle_id;
     let entries = all_entries(db, cycle_id).await?;
     let frozen = Checkpoint {
         entry_count: checkpoint.entry_count,
         chain_hash: checkpoint.chain_hash.clone(),
-        totals: checkpoint_totals(&checkpoint),
+        totals: checkpoint_totals(checkpoint),
     };
     let with_hashes: Vec<(EntryFacts<'_>, &str)> = entries.iter().map(|e| (facts(e), e.chain_hash.as_str())).collect();
-    Ok(Some(ledger::verify(cycle_id, &with_hashes, &frozen)))
+    Ok(ledger::verify(cycle_id, &with_hashes, &frozen))
 }
 
 /// One party's statement for a cycle: its entries and its totals per currency.

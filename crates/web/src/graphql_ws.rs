@@ -17,16 +17,16 @@
 
 use crate::AppState;
 use crate::auth::Viewer;
-use crate::realtime::same_origin;
+use crate::realtime::refuse_other_origins;
 use crate::subscription_groups::{GroupEvent, Membership};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use omnisonic_graphql::{Actor, SubscriptionBudget};
+use omnisonic_graphql::{Actor, ErrorCode};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,12 +72,8 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    if let Some(origin) = origin
-        && !same_origin(origin, state.auth.config.public_url.as_str())
-    {
-        tracing::info!(origin, "GraphQL WebSocket from another origin refused");
-        return crate::ApiError::Forbidden("WebSocket connections must come from this site".to_owned()).into_response();
+    if let Err(refused) = refuse_other_origins(&headers, &state) {
+        return refused;
     }
     let ws = match ws {
         Ok(ws) => ws,
@@ -171,7 +167,6 @@ async fn still_allowed(state: &AppState, actor: Actor) -> bool {
 async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uuid, String)>) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let link = Link { out: out_tx, too_slow: std::sync::Arc::new(tokio::sync::Notify::new()) };
-    let budget = SubscriptionBudget::new(MAX_SUBSCRIPTIONS);
     let mut operations: HashMap<String, Operation> = HashMap::new();
     let mut generations = 0u64;
     let mut actor: Option<Actor> = None;
@@ -255,7 +250,7 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                         if operations.len() >= MAX_SUBSCRIPTIONS {
                             let refused = serde_json::json!({"type": "error", "id": id, "payload": [{
                                 "message": format!("this connection already runs {MAX_SUBSCRIPTIONS} operations, the most allowed"),
-                                "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
+                                "extensions": {"code": ErrorCode::TooManySubscriptions.as_str()},
                             }]});
                             if !deliver(&mut socket, text(refused)).await {
                                 break None;
@@ -267,7 +262,7 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
                             Some(membership) => tokio::spawn(forward(membership, id.clone(), generations, link.clone())),
                             None => {
                                 let request =
-                                    omnisonic_graphql::prepare_subscription(*payload, &state.db, actor, budget.clone());
+                                    omnisonic_graphql::prepare_subscription(*payload, &state.db, actor);
                                 tokio::spawn(run_operation(
                                     state.schema.clone(),
                                     request,

@@ -87,12 +87,8 @@ async fn upgrade(
     let Some(me) = viewer.signed_in else {
         return crate::ApiError::Unauthenticated.into_response();
     };
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    if let Some(origin) = origin
-        && !same_origin(origin, state.auth.config.public_url.as_str())
-    {
-        tracing::info!(origin, "realtime connection from another origin refused");
-        return crate::ApiError::Forbidden("WebSocket connections must come from this site".to_owned()).into_response();
+    if let Err(refused) = refuse_other_origins(&headers, &state) {
+        return refused;
     }
     let ws = match ws {
         Ok(ws) => ws,
@@ -103,8 +99,23 @@ async fn upgrade(
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve(socket, state, client, first_room))
 }
 
+/// A 403 for a WebSocket upgrade a browser sends from another site: cross-site WebSocket hijacking would
+/// otherwise ride on the session cookie. Requests without `Origin` (not from a browser) pass.
+pub(crate) fn refuse_other_origins(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if let Some(origin) = origin
+        && !same_origin(origin, state.auth.config.public_url.as_str())
+    {
+        tracing::info!(origin, "WebSocket connection from another origin refused");
+        return Err(
+            crate::ApiError::Forbidden("WebSocket connections must come from this site".to_owned()).into_response()
+        );
+    }
+    Ok(())
+}
+
 /// Whether a browser's `Origin` is our public URL's origin.
-pub(crate) fn same_origin(origin: &str, public_url: &str) -> bool {
+fn same_origin(origin: &str, public_url: &str) -> bool {
     let (Ok(origin), Ok(public)) = (url::Url::parse(origin), url::Url::parse(public_url)) else { return false };
     origin.origin() == public.origin()
 }

@@ -113,11 +113,9 @@ impl SubscriptionGroups {
         });
         // The group runs as the key says: as the user for per-user subscriptions, anonymously otherwise.
         let runs_as = Actor(key.user);
-        let shared = async_graphql::Request::new(key.query.clone())
-            .operation_name_opt(key.operation_name.clone())
-            .variables(request.variables.clone());
-        let budget = omnisonic_graphql::SubscriptionBudget::new(1);
-        let prepared = omnisonic_graphql::prepare_subscription(shared, db, runs_as, budget);
+        let mut shared = async_graphql::Request::new(key.query.clone()).variables(request.variables.clone());
+        shared.operation_name = key.operation_name.clone();
+        let prepared = omnisonic_graphql::prepare_subscription(shared, db, runs_as);
         let task = tokio::spawn(run_group(schema.clone(), prepared, sender, Arc::downgrade(&group), self.clone()));
         *group.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task.abort_handle());
         map.insert(key, Arc::downgrade(&group));
@@ -130,19 +128,6 @@ impl SubscriptionGroups {
         let mut map = self.lock();
         if map.get(&group.key).is_some_and(|w| w.ptr_eq(&Arc::downgrade(&group))) {
             map.remove(&group.key);
-        }
-    }
-}
-
-trait OperationNameOpt {
-    fn operation_name_opt(self, name: Option<String>) -> Self;
-}
-
-impl OperationNameOpt for async_graphql::Request {
-    fn operation_name_opt(self, name: Option<String>) -> Self {
-        match name {
-            Some(name) => self.operation_name(name),
-            None => self,
         }
     }
 }

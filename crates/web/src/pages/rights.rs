@@ -217,7 +217,10 @@ async fn cycle_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Pat
             Some(c) => ledger::checkpoint_totals(c),
             None => ledger::cycle_totals(&state.db, id).await?,
         };
-        let verification = ledger::verify_checkpoint(&state.db, id).await?;
+        let verification = match &checkpoint {
+            Some(c) => Some(ledger::verify(&state.db, c).await?),
+            None => None,
+        };
         Ok::<_, StoreError>((cycle, entries, parties, checkpoint, verification, totals))
     };
     let (cycle, entries, mut parties, checkpoint, verification, totals) = match loaded.await {
