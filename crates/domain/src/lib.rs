@@ -35,6 +35,7 @@ macro_rules! string_enum {
 }
 
 pub mod account;
+pub mod bulk_import;
 pub mod catalogue;
 pub mod ddex;
 pub mod ids;
@@ -42,6 +43,7 @@ pub mod isrc;
 pub mod iswc;
 pub mod ledger;
 pub mod license;
+pub mod records;
 pub mod share;
 pub mod studio;
 pub mod upload;

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `worker`, `migrate`, `seed`, `schema`, `uploads`, `user`.
+//! The command line: `serve`, `worker`, `migrate`, `seed`, `schema`, `uploads`, `user`, `import`, `token`, …
 
 use crate::settings::{Settings, redact_url};
 use crate::{seed, startup, users};
@@ -82,6 +82,32 @@ pub enum Command {
         /// The ERN XML file.
         file: PathBuf,
     },
+    /// Import recordings from a CSV or JSON Lines file, as `POST /ingest/isrc/bulk` does, with a progress bar.
+    ///
+    /// CSV needs a header with isrc, title and artist (any case); duration (seconds or m:ss), released_at
+    /// (YYYY-MM-DD) and genre are optional, other columns are ignored. JSON Lines has one object per line with
+    /// the same keys. Rows are validated and upserted by ISRC in batches (BULK_IMPORT_BATCH_SIZE, default 100)
+    /// with BULK_IMPORT_CONCURRENCY (10) batches in flight; bad rows are rejected with their line and reason and
+    /// the good ones around them still land. A later row with the same ISRC replaces the earlier one (a
+    /// warning). Importing the same file again changes nothing.
+    ///
+    /// Examples:
+    ///   omnisonic import catalogue.csv
+    ///   omnisonic import releases.ndjson --format jsonl --errors rejected.csv
+    #[command(verbatim_doc_comment)]
+    Import {
+        /// The file (`-` reads standard input).
+        file: PathBuf,
+        /// `csv` or `jsonl`; by default the file name's extension decides (.csv, .jsonl, .ndjson).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Write every rejected row and warning here as CSV (line, column, value, reason, severity).
+        #[arg(long, value_name = "FILE")]
+        errors: Option<PathBuf>,
+    },
+    /// Personal API tokens for machine clients (`Authorization: Bearer oms_…` on REST and /graphql).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Licenses: `expire` marks active licenses whose end has passed as expired (the daily job, run by hand).
     #[command(subcommand)]
     Licenses(LicensesCommand),
@@ -116,6 +142,37 @@ pub enum LicensesCommand {
         /// Only count the licenses that would expire; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `omnisonic token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print it (once: only its hash is stored).
+    ///
+    /// Example:
+    ///   TOKEN=$(omnisonic token create --user ana@example.com --name "nightly import")
+    ///   curl -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' --data-binary @isrcs.csv \
+    ///        http://127.0.0.1:3000/ingest/isrc/bulk
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The owner: email address or user id.
+        #[arg(long)]
+        user: String,
+        /// What the token is for (shown in lists).
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's tokens (their start, name, last use; never the token).
+    List {
+        /// Email address or user id.
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a token by id: requests with it are refused from now on.
+    Revoke {
+        /// The token's id (see `omnisonic token list`).
+        id: String,
     },
 }
 
@@ -255,6 +312,20 @@ impl Cli {
                 bar.finish_and_clear();
                 println!("{}", summary?);
                 Ok(())
+            }
+            Command::Import { file, format, errors } => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let summary =
+                    crate::bulk_import::cli::import_file(&db, &file, format.as_deref(), &settings, errors.as_deref())
+                        .await?;
+                println!("{summary}");
+                Ok(())
+            }
+            Command::Token(command) => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                users::run_token(&db, command).await
             }
             Command::Licenses(LicensesCommand::Expire { now, dry_run }) => {
                 let at = match now {

@@ -2,6 +2,7 @@
 //!
 //! This is the only crate that names concrete backends; everything below it takes what it is given.
 
+pub mod bulk_import;
 pub mod cli;
 pub mod exports;
 pub mod jobs;

@@ -237,6 +237,24 @@ pub struct Settings {
     #[arg(long, env = "SUBSCRIPTIONS_PORT", global = true, value_name = "PORT")]
     pub subscriptions_port: Option<u16>,
 
+    /// The largest bulk import file, in MB (spec 2.3: 100); larger uploads are refused with 413 as they stream.
+    #[arg(long, env = "BULK_IMPORT_MAX_FILE_SIZE_MB", global = true, default_value_t = 100, value_name = "MB")]
+    pub bulk_import_max_file_size_mb: u64,
+
+    /// Records a bulk import writes per batch (spec 2.3: 100; at most 1,000). Each batch is one transaction and
+    /// the unit a restarted import resumes from.
+    #[arg(long, env = "BULK_IMPORT_BATCH_SIZE", global = true, default_value_t = 100, value_name = "N")]
+    pub bulk_import_batch_size: usize,
+
+    /// Batches a bulk import writes at once (spec 2.3: 10).
+    #[arg(long, env = "BULK_IMPORT_CONCURRENCY", global = true, default_value_t = 10, value_name = "N")]
+    pub bulk_import_concurrency: usize,
+
+    /// Bulk imports one user may start per hour (spec 2.3: 5); shared across nodes through Redis when
+    /// `REDIS_URL` is set.
+    #[arg(long, env = "BULK_IMPORT_RATE_LIMIT_PER_HOUR", global = true, default_value_t = 5, value_name = "N")]
+    pub bulk_import_rate_limit_per_hour: u32,
+
     /// How long a worker holds a job without a heartbeat. When a worker dies, its job runs again after this.
     #[arg(long, env = "JOB_LEASE_SECONDS", global = true, default_value_t = 30, value_name = "SECONDS")]
     pub job_lease_seconds: u64,
@@ -247,6 +265,24 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// How bulk imports run (batch size, batches in flight).
+    pub fn import_tuning(&self) -> crate::bulk_import::pipeline::Tuning {
+        crate::bulk_import::pipeline::Tuning {
+            batch_size: self.bulk_import_batch_size,
+            concurrency: self.bulk_import_concurrency,
+            ..Default::default()
+        }
+    }
+
+    /// The limits the web layer enforces on bulk imports.
+    pub fn bulk_import_limits(&self) -> omnisonic_web::BulkImportLimits {
+        omnisonic_web::BulkImportLimits {
+            max_file_bytes: self.bulk_import_max_file_size_mb.saturating_mul(1024 * 1024),
+            batch_size: u32::try_from(self.bulk_import_batch_size).unwrap_or(100),
+            per_hour: self.bulk_import_rate_limit_per_hour,
+        }
+    }
+
     /// The database URL in force: the configured one, or the embedded SQLite file under the data folder.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -287,6 +323,13 @@ impl Settings {
         }
         if self.export_worker_concurrency == 0 || self.export_max_duration_seconds == 0 {
             bail!("EXPORT_WORKER_CONCURRENCY and EXPORT_MAX_DURATION_SECONDS must be at least 1");
+        }
+        if self.bulk_import_max_file_size_mb == 0 || self.bulk_import_concurrency == 0 {
+            bail!("BULK_IMPORT_MAX_FILE_SIZE_MB and BULK_IMPORT_CONCURRENCY must be at least 1");
+        }
+        let max_batch = omnisonic_domain::bulk_import::MAX_BATCH_SIZE;
+        if !(1..=max_batch).contains(&self.bulk_import_batch_size) {
+            bail!("BULK_IMPORT_BATCH_SIZE must be between 1 and {max_batch}");
         }
         if self.job_lease_seconds < 3 {
             bail!("JOB_LEASE_SECONDS must be at least 3 (heartbeats come every third of it)");
@@ -439,7 +482,7 @@ impl Settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 41] = [
+        const KNOWN: [&str; 45] = [
             "data_dir",
             "database_url",
             "database_read_url",
@@ -481,6 +524,10 @@ impl Settings {
             "job_lease_seconds",
             "redis_key_prefix",
             "subscriptions_port",
+            "bulk_import_max_file_size_mb",
+            "bulk_import_batch_size",
+            "bulk_import_concurrency",
+            "bulk_import_rate_limit_per_hour",
         ];
         for (key, value) in table {
             if !KNOWN.contains(&key.as_str()) {
@@ -543,6 +590,14 @@ impl Settings {
                 "job_lease_seconds" => self.job_lease_seconds = text.parse().map_err(|e| bad(&e))?,
                 "redis_key_prefix" => self.redis_key_prefix = text,
                 "subscriptions_port" => self.subscriptions_port = Some(text.parse().map_err(|e| bad(&e))?),
+                "bulk_import_max_file_size_mb" => {
+                    self.bulk_import_max_file_size_mb = text.parse().map_err(|e| bad(&e))?;
+                }
+                "bulk_import_batch_size" => self.bulk_import_batch_size = text.parse().map_err(|e| bad(&e))?,
+                "bulk_import_concurrency" => self.bulk_import_concurrency = text.parse().map_err(|e| bad(&e))?,
+                "bulk_import_rate_limit_per_hour" => {
+                    self.bulk_import_rate_limit_per_hour = text.parse().map_err(|e| bad(&e))?;
+                }
                 _ => unreachable!("checked against KNOWN above"),
             }
         }

@@ -51,6 +51,8 @@ pub struct Services {
     pub pubsub: omnisonic_platform::PubSub,
     /// The database's `jobs` table, or Redis when `REDIS_URL` is set.
     pub queue: Arc<dyn JobQueue>,
+    /// Per-user limits: in process, or Redis when `REDIS_URL` is set.
+    pub rate_limiter: omnisonic_platform::RateLimiter,
 }
 
 impl Services {
@@ -70,7 +72,7 @@ impl Services {
     /// The services around an already connected and migrated database.
     pub async fn with_database(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Self> {
         let storage = connect_storage(settings).await?;
-        let (pubsub, queue): (_, Arc<dyn JobQueue>) = match &settings.redis_url {
+        let (pubsub, queue, rate_limiter): (_, Arc<dyn JobQueue>, _) = match &settings.redis_url {
             Some(url) => {
                 let shown = redact_url(&url.0);
                 let pubsub = omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis_key_prefix)
@@ -79,12 +81,19 @@ impl Services {
                 let queue = omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
                     .await
                     .with_context(|| format!("connect the job queue to Redis at {shown}"))?;
-                (pubsub, Arc::new(queue))
+                let limiter = omnisonic_platform::RateLimiter::redis(&url.0, &settings.redis_key_prefix)
+                    .await
+                    .with_context(|| format!("connect the rate limiter to Redis at {shown}"))?;
+                (pubsub, Arc::new(queue), limiter)
             }
-            None => (omnisonic_platform::PubSub::in_process(), Arc::new(DatabaseQueue::new(db.clone()))),
+            None => (
+                omnisonic_platform::PubSub::in_process(),
+                Arc::new(DatabaseQueue::new(db.clone())),
+                omnisonic_platform::RateLimiter::in_process(),
+            ),
         };
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
-        Ok(Self { db, storage, pubsub, queue })
+        Ok(Self { db, storage, pubsub, queue, rate_limiter })
     }
 }
 
@@ -104,9 +113,26 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
+    let imports = crate::bulk_import::BulkImportHandler {
+        db: services.db.clone(),
+        storage: services.storage.clone(),
+        pubsub: services.pubsub.clone(),
+        tuning: settings.import_tuning(),
+    };
+    // One import at a time per worker process: each already writes BULK_IMPORT_CONCURRENCY batches at once.
+    let import_config = WorkerConfig {
+        queue: crate::bulk_import::QUEUE.to_owned(),
+        concurrency: 1,
+        lease: Duration::from_secs(settings.job_lease_seconds),
+        poll_interval: Duration::from_secs(1),
+        policy: RetryPolicy::default(),
+    };
     let expiry =
         tokio::spawn(crate::rights::daily_license_expiry(services.db.clone(), services.pubsub.clone(), stop.clone()));
-    omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop).await;
+    let import_worker =
+        omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(imports), import_config, stop.clone());
+    let export_worker = omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop);
+    tokio::join!(import_worker, export_worker);
     expiry.abort();
 }
 
@@ -155,6 +181,8 @@ impl Application {
             queue: services.queue.clone(),
             export_max_duration: Duration::from_secs(settings.export_max_duration_seconds),
             scratch: settings.data_dir.join("tmp").join("probe"),
+            rate_limiter: services.rate_limiter.clone(),
+            bulk_import: settings.bulk_import_limits(),
         };
         let state = AppState::new(
             db,

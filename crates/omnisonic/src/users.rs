@@ -1,6 +1,7 @@
-//! `omnisonic user create|list|disable|enable|grant|revoke`: account administration from the shell.
+//! `omnisonic user create|list|disable|enable|grant|revoke` and `omnisonic token create|list|revoke`: account
+//! administration from the shell.
 
-use crate::cli::UserCommand;
+use crate::cli::{TokenCommand, UserCommand};
 use anyhow::{Context, bail};
 use base64::Engine;
 use omnisonic_domain::account::{MAX_NAME_CHARS, StaffRole, check_new_password, normalize_email};
@@ -62,7 +63,7 @@ async fn create(
     Ok(())
 }
 
-async fn find(db: &DatabaseConnection, who: &str) -> anyhow::Result<user::Model> {
+pub(crate) async fn find(db: &DatabaseConnection, who: &str) -> anyhow::Result<user::Model> {
     let found = match uuid::Uuid::parse_str(who) {
         Ok(id) => store::get_user(db, id).await?,
         Err(_) => store::user_by_email(db, &normalize_email(who).unwrap_or_else(|_| who.to_owned())).await?,
@@ -119,4 +120,46 @@ async fn set_role(db: &DatabaseConnection, who: &str, role: &str, grant: bool) -
         println!("{label} was not {role}; nothing changed");
     }
     Ok(())
+}
+
+/// Runs one `token` subcommand.
+pub async fn run_token(db: &DatabaseConnection, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { user, name } => {
+            let user = find(db, &user).await?;
+            let name = omnisonic_web::auth::tokens::validate_name(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let token = omnisonic_web::auth::tokens::generate();
+            let row = omnisonic_store::api_tokens::create(db, user.id, &name, &token.hash, &token.prefix).await?;
+            let label = user.email.as_deref().unwrap_or("the user");
+            eprintln!("created API token {:?} ({}) for {label}; it is shown only now:", row.name, row.id);
+            // The token alone on standard output, so `TOKEN=$(omnisonic token create …)` works.
+            println!("{}", token.secret);
+            Ok(())
+        }
+        TokenCommand::List { user } => {
+            let user = find(db, &user).await?;
+            let tokens = omnisonic_store::api_tokens::list(db, user.id).await?;
+            if tokens.is_empty() {
+                println!("no API tokens");
+                return Ok(());
+            }
+            println!("{:<36}  {:<14}  {:<24}  {:<20}  status", "id", "starts with", "name", "last used");
+            for t in tokens {
+                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let used = t.last_used_at.map_or("never".to_owned(), |at| at.format("%Y-%m-%d %H:%M").to_string());
+                println!("{:<36}  {:<14}  {:<24}  {:<20}  {status}", t.id, format!("{}…", t.prefix), t.name, used);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a token id (see `omnisonic token list`)"))?;
+            if omnisonic_store::api_tokens::revoke(db, id, None).await? {
+                println!("revoked API token {id}: it signs nobody in from now on");
+                Ok(())
+            } else {
+                bail!("no active API token {id}")
+            }
+        }
+    }
 }

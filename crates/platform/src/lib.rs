@@ -5,11 +5,13 @@
 pub mod mail;
 pub mod pubsub;
 pub mod queue;
+pub mod rate_limit;
 pub mod storage;
 
 pub use mail::{MailError, Mailer};
 pub use pubsub::{PubSub, PubSubError, Subscription};
 pub use queue::{ClaimedJob, JobError, JobHandler, JobQueue, QueueError, RedisQueue, RetryPolicy, WorkerConfig};
+pub use rate_limit::{RateLimitError, RateLimiter};
 pub use storage::{Storage, StorageConfig, StorageError, Stored};
 
 /// Installs ring as the process's TLS crypto provider (idempotent). reqwest is built without a default provider

@@ -274,6 +274,15 @@ impl Storage {
         }
     }
 
+    /// The object `key` as a stream of chunks, read as it is consumed (never whole in memory).
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
+        let stream = self.store.get(&StorePath::from(key)).await?.into_stream();
+        Ok(stream.map(|chunk| chunk.map_err(StorageError::from)).boxed())
+    }
+
     /// Streams the object `key` into the local file `dest` (created or truncated), chunk by chunk.
     pub async fn download_to_file(&self, key: &str, dest: &std::path::Path) -> Result<u64, StorageError> {
         use tokio::io::AsyncWriteExt;

@@ -4,7 +4,9 @@
 //! is chosen by the URL's scheme. Callers get plain row models and [`StoreError`]s — SeaORM's error type does not
 //! leak past this crate's public functions except through [`StoreError::Database`], which transports map to a 500.
 
+pub mod api_tokens;
 pub mod auth;
+pub mod bulk_imports;
 pub mod catalogue;
 mod connect;
 pub mod entities;

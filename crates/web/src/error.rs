@@ -63,6 +63,17 @@ pub enum ApiError {
     /// The method is not allowed on this path.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Over a rate limit; try again after this many seconds.
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        /// What the limit is.
+        detail: String,
+        /// Seconds until the next request can succeed (the `Retry-After` header).
+        retry_after: u64,
+    },
+    /// The request is well-formed but its content cannot be processed (a file without the required columns).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     /// A dependency (the database) is not available.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -94,6 +105,8 @@ impl ApiError {
             Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed", "CSRF check failed"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Cannot process the content"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
@@ -107,12 +120,15 @@ impl ApiError {
             | Self::UnsupportedMediaType(d)
             | Self::Conflict(d)
             | Self::Unavailable(d)
+            | Self::Unprocessable(d)
             | Self::Forbidden(d) => d.clone(),
+            Self::TooManyRequests { detail, retry_after } => format!("{detail}; try again in {retry_after} s"),
             Self::NotFound(what) => format!("{what} not found"),
             Self::PayloadTooLarge => "the request body exceeds this endpoint's limit".to_owned(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
             Self::Unauthenticated => {
-                "sign in first: send the session cookie from /api/auth/callback/credentials or an OAuth sign-in"
+                "sign in first: send the session cookie from /api/auth/callback/credentials or an OAuth sign-in, \
+                 or a personal API token (/settings/tokens) as `Authorization: Bearer oms_…`"
                     .to_owned()
             }
             Self::CsrfFailed => {
@@ -158,6 +174,9 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(problem)).into_response();
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        }
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
     }

@@ -27,8 +27,12 @@ mod telemetry;
 pub use error::{ApiError, Problem};
 pub use metrics::install_recorder;
 pub use openapi::ApiDoc;
+pub use routes::bulk_import::{
+    QUEUE as BULK_IMPORT_QUEUE, channel as bulk_import_channel, report_stream as bulk_import_report,
+    status_message as bulk_import_status,
+};
 pub use routes::exports::QUEUE as EXPORT_QUEUE;
-pub use state::{AppState, Background};
+pub use state::{AppState, Background, BulkImportLimits};
 
 use axum::Router;
 
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::health::router())
         .merge(routes::ingest::router())
+        .merge(routes::bulk_import::router())
         .merge(routes::uploads::router())
         .merge(routes::exports::router())
         .merge(realtime::router())

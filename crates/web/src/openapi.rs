@@ -1,6 +1,6 @@
 //! The OpenAPI document of every REST endpoint, served at `/openapi.json` with a vendored Swagger UI at `/docs`.
 
-use crate::routes::{health, ingest, uploads};
+use crate::routes::{bulk_import, health, ingest, uploads};
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -14,6 +14,10 @@ use utoipa_swagger_ui::SwaggerUi;
         health::readyz,
         health::metrics,
         ingest::ingest_isrc,
+        bulk_import::create,
+        bulk_import::show,
+        bulk_import::error_report,
+        bulk_import::events,
         uploads::create,
         uploads::show,
         uploads::remove,
@@ -21,7 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
         uploads::part_urls,
         uploads::complete_direct
     ),
-    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete)),
+    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, bulk_import::JobView, bulk_import::JobProgress, bulk_import::ImportIssue, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete)),
     tags(
         (name = "ingest", description = "Getting recordings into the catalogue"),
         (name = "operations", description = "Health, readiness and metrics"),

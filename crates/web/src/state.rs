@@ -40,6 +40,21 @@ pub struct Background {
     pub export_max_duration: std::time::Duration,
     /// Scratch space for probing uploaded audio when it becomes a track.
     pub scratch: std::path::PathBuf,
+    /// Counts requests against per-user limits (in process, or shared through Redis).
+    pub rate_limiter: omnisonic_platform::RateLimiter,
+    /// Limits of bulk imports.
+    pub bulk_import: BulkImportLimits,
+}
+
+/// `BULK_IMPORT_*` settings the web layer enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct BulkImportLimits {
+    /// `BULK_IMPORT_MAX_FILE_SIZE_MB`, in bytes.
+    pub max_file_bytes: u64,
+    /// `BULK_IMPORT_BATCH_SIZE`, recorded in each new job.
+    pub batch_size: u32,
+    /// `BULK_IMPORT_RATE_LIMIT_PER_HOUR`.
+    pub per_hour: u32,
 }
 
 impl AppState {

@@ -117,6 +117,17 @@ both_backends! {
         check(&app, all, "GET", &format!("/api/export/{nobody}/download"), None, [Status(401), Status(404), Status(404)]).await;
         // The realtime gateway: sign-in first; a plain GET (no WebSocket upgrade) is told to upgrade.
         check(&app, all, "GET", "/realtime", None, [Status(401), Status(426), Status(426)]).await;
+        // Bulk imports (tests/api/bulk_import.rs covers a real job's owner and non-owner): sign-in first; a JSON
+        // body is not a CSV or JSON Lines file.
+        check(&app, all, "POST", "/ingest/isrc/bulk", Some(Body::Json(json!({}))), [Status(401), Status(415), Status(415)]).await;
+        for path in ["", "/errors.csv", "/events"] {
+            check(&app, all, "GET", &format!("/ingest/isrc/bulk/{nobody}{path}"), None, [Status(401), Status(404), Status(404)]).await;
+        }
+        check(&app, all, "GET", "/imports", None, [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "GET", &format!("/imports/{nobody}"), None, [SignIn, Status(404), Status(404)]).await;
+        check(&app, all, "GET", "/settings/tokens", None, [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "POST", "/settings/tokens", Some(Body::Form(vec![("name", "matrix")])), [SignIn, Status(200), Status(200)]).await;
+        check(&app, all, "POST", &format!("/settings/tokens/{nobody}/revoke"), Some(Body::Form(vec![])), [SignIn, Status(303), Status(303)]).await;
 
         // The owner's writes happened exactly once each; the others' did not happen at all.
         let stored = omnisonic_store::studio::get_session(&app.db, id).await.expect("session");

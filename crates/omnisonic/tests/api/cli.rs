@@ -371,3 +371,76 @@ fn storage_problems_stop_the_server_with_a_clear_message() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("STORAGE_TYPE needs MINIO_ENDPOINT"));
 }
+
+/// Runs `omnisonic ARGS…` on the data folder; returns (success, stdout, stderr).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = omnisonic().args(args).env("OMNISONIC_DATA_DIR", dir).output().expect("run omnisonic");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn import_runs_the_bulk_pipeline_with_a_summary_and_a_report() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("catalogue.csv");
+    std::fs::write(
+        &file,
+        "Isrc,TITLE,artist,duration\nUSRC11301176,2 On,Tinashe,3:55\nXX,Bad,Someone,\nUSCM51400222,0 To 100,Drake,\n\
+         usrc11301176,2 On (Remix),Tinashe,\n",
+    )
+    .expect("write");
+    let report = dir.path().join("rejected.csv");
+    let (ok, out, err) =
+        run_in(dir.path(), &["import", file.to_str().expect("utf-8"), "--errors", report.to_str().expect("utf-8")]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("4 records") && out.contains("3 accepted (2 new") && out.contains("1 rejected, 1 warnings"),
+        "{out}"
+    );
+    assert!(out.contains("line 3 isrc: is not an ISRC"), "{out}");
+    let written = std::fs::read_to_string(&report).expect("report");
+    assert_eq!(written.lines().count(), 3, "{written}");
+    assert!(
+        written.lines().nth(2).is_some_and(|l| l.starts_with("5,isrc,USRC11301176,") && l.ends_with(",warning")),
+        "{written}"
+    );
+    // Again: nothing new, nothing changed.
+    let (ok, out, _) = run_in(dir.path(), &["import", file.to_str().expect("utf-8")]);
+    // (Both rows of the duplicated ISRC are in one batch, so only the later is written, as the first time.)
+    assert!(ok && out.contains("0 new, 0 changed, 3 already as in the file"), "{out}");
+
+    // A file that cannot be imported exits non-zero with the reason; so does an unknown format.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "isrc,name\nUSRC11301176,x\n").expect("write");
+    let (ok, _, err) = run_in(dir.path(), &["import", bad.to_str().expect("utf-8")]);
+    assert!(!ok && err.contains("lacks the required column(s) title, artist"), "{err}");
+    let (ok, _, err) = run_in(dir.path(), &["import", dir.path().join("x.xlsx").to_str().expect("utf-8")]);
+    assert!(!ok && err.contains("--format csv"), "{err}");
+    let (ok, _, err) = run_in(dir.path(), &["import", file.to_str().expect("utf-8"), "--format", "xml"]);
+    assert!(!ok && err.contains("use csv or jsonl"), "{err}");
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_from_the_shell() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, _, err) =
+        user(dir.path(), &["create", "--email", "bot@example.com", "--password-stdin"], "a long enough secret\n");
+    assert!(ok, "{err}");
+    let (ok, out, err) = run_in(dir.path(), &["token", "create", "--user", "bot@example.com", "--name", "nightly"]);
+    assert!(ok, "{err}");
+    let token = out.trim();
+    assert!(token.starts_with("oms_") && out.lines().count() == 1, "only the token on stdout: {out}");
+    assert!(err.contains("shown only now"), "{err}");
+    let (ok, list, _) = run_in(dir.path(), &["token", "list", "--user", "bot@example.com"]);
+    assert!(ok && list.contains("nightly") && list.contains("active") && !list.contains(token), "{list}");
+    let id = list.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("id").to_owned();
+    let (ok, out, _) = run_in(dir.path(), &["token", "revoke", &id]);
+    assert!(ok && out.contains("revoked"), "{out}");
+    let (ok, _, err) = run_in(dir.path(), &["token", "revoke", &id]);
+    assert!(!ok && err.contains("no active API token"), "{err}");
+    let (ok, _, err) = run_in(dir.path(), &["token", "create", "--user", "nobody@example.com", "--name", "x"]);
+    assert!(!ok && err.contains("no user nobody@example.com"), "{err}");
+}

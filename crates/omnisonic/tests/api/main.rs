@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod authz;
+mod bulk_import;
 mod catalogue;
 mod cli;
 mod exports;

@@ -1,7 +1,9 @@
 //! SeaORM entities: one module per table, written once for SQLite and PostgreSQL.
 
 pub mod account;
+pub mod api_token;
 pub mod auth_session;
+pub mod bulk_import_job;
 pub mod contribution;
 pub mod cycle;
 pub mod cycle_checkpoint;

@@ -11,6 +11,7 @@ mod m20261126_000004_session_owner_required;
 mod m20261126_000005_uploads;
 mod m20261126_000006_exports;
 mod m20261126_000007_rights;
+mod m20261126_000008_bulk_import;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_uploads::Migration),
             Box::new(m20261126_000006_exports::Migration),
             Box::new(m20261126_000007_rights::Migration),
+            Box::new(m20261126_000008_bulk_import::Migration),
         ]
     }
 }

@@ -62,7 +62,10 @@ pub async fn verify(session: Session, request: Request, next: Next) -> Response 
         Err(err) => return ApiError::Internal(Box::new(err)).into_response(),
     };
     // Signed part URLs are capabilities on their own (and a cross-site PUT needs a CORS preflight we never grant).
-    if request.uri().path().starts_with("/api/files/") {
+    // An `Authorization` header is never added by a browser to a cross-site request (it needs a preflight we never
+    // grant), so a request that carries one (an API token) borrows no ambient authority; the Viewer then uses the
+    // token alone, never the cookie.
+    if request.uri().path().starts_with("/api/files/") || request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
     if !signed_in && !is_sign_in_endpoint(request.uri().path()) {
@@ -85,18 +88,82 @@ async fn provided_token(request: Request) -> Result<(Request, Option<String>), R
         let token = value.to_str().ok().map(str::to_owned);
         return Ok((request, token));
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        return Ok(multipart_token(request, &content_type).await);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| ApiError::PayloadTooLarge.into_response())?;
     let token = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned());
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// The token from a `multipart/form-data` body whose first part is the `csrf_token` field (our upload forms put
+/// it first). Only the bytes up to the end of that part are read (at most [`MAX_FORM_BYTES`]); they are put back
+/// in front of the rest of the body, which streams on unread, so a 100 MB file is never buffered for this check.
+async fn multipart_token(request: Request, content_type: &str) -> (Request, Option<String>) {
+    use futures::StreamExt;
+    let Some(boundary) = content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary=")) else {
+        return (request, None);
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let (parts, body) = request.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut head = bytes::BytesMut::new();
+    let mut token = None;
+    let mut failed = None;
+    loop {
+        match first_part_token(&head, &delimiter) {
+            FirstPart::Token(found) => {
+                token = Some(found);
+                break;
+            }
+            FirstPart::Other => break,
+            FirstPart::Incomplete if head.len() > MAX_FORM_BYTES => break,
+            FirstPart::Incomplete => match stream.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(err)) => {
+                    failed = Some(err);
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    let front = futures::stream::once(futures::future::ready(Ok::<_, axum::Error>(head.freeze())));
+    let rest: futures::stream::BoxStream<'static, Result<bytes::Bytes, axum::Error>> = match failed {
+        Some(err) => futures::stream::once(futures::future::ready(Err(err))).boxed(),
+        None => stream.boxed(),
+    };
+    (Request::from_parts(parts, Body::from_stream(front.chain(rest))), token)
+}
+
+enum FirstPart {
+    Token(String),
+    Other,
+    Incomplete,
+}
+
+fn first_part_token(head: &[u8], delimiter: &str) -> FirstPart {
+    let Ok(text) = std::str::from_utf8(head).or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()])) else {
+        return FirstPart::Other;
+    };
+    let Some(start) = text.find(delimiter) else { return FirstPart::Incomplete };
+    let after = &text[start + delimiter.len()..];
+    let Some(headers_end) = after.find("\r\n\r\n") else { return FirstPart::Incomplete };
+    let headers = &after[..headers_end];
+    if !headers.to_ascii_lowercase().contains(&format!("name=\"{FIELD}\"")) {
+        return FirstPart::Other;
+    }
+    let value = &after[headers_end + 4..];
+    match value.find(&format!("\r\n{delimiter}")) {
+        Some(end) => FirstPart::Token(value[..end].to_owned()),
+        None => FirstPart::Incomplete,
+    }
 }
 
 fn rejection(request: &Request) -> Response {

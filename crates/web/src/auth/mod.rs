@@ -12,6 +12,7 @@ mod email;
 mod oauth;
 mod routes;
 mod store;
+pub mod tokens;
 mod viewer;
 
 pub use config::{AuthConfig, ClientSecret, ProviderConfig, ProviderKind};

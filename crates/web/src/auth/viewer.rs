@@ -101,10 +101,23 @@ where
         }
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         let app = AppState::from_ref(state);
-        let signed_in = load_signed_in(&app, &session).await.map_err(IntoResponse::into_response)?;
+        let signed_in = match parts.headers.get(header::AUTHORIZATION) {
+            // A machine client: its token decides, never the cookie (see `tokens`).
+            Some(value) => Some(token_user(&app, value).await.map_err(IntoResponse::into_response)?),
+            None => load_signed_in(&app, &session).await.map_err(IntoResponse::into_response)?,
+        };
         let viewer = Viewer { session, signed_in };
         parts.extensions.insert(viewer.clone());
         Ok(viewer)
+    }
+}
+
+/// The user an `Authorization: Bearer` API token signs in; `401` for a malformed, unknown or revoked token.
+async fn token_user(app: &AppState, value: &axum::http::HeaderValue) -> Result<SignedIn, ApiError> {
+    let token = value.to_str().ok().and_then(super::tokens::bearer).ok_or(ApiError::Unauthenticated)?;
+    match omnisonic_store::api_tokens::authenticate(&app.db, &super::tokens::hash(token)).await? {
+        Some((_, user)) => Ok(SignedIn { user, csrf: String::new() }),
+        None => Err(ApiError::Unauthenticated),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod home;
+mod imports;
 mod rights;
 mod studio;
 
@@ -22,7 +23,12 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Routes of all pages.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(home::router()).merge(studio::router()).merge(catalogue::router()).merge(rights::router())
+    Router::new()
+        .merge(home::router())
+        .merge(studio::router())
+        .merge(catalogue::router())
+        .merge(rights::router())
+        .merge(imports::router())
 }
 
 /// What every page's frame (header, user menu, footer) needs.
