@@ -327,16 +327,46 @@ pub enum BatchOutcome {
     AlreadyWritten,
 }
 
-/// Writes one batch atomically: its recordings (an ISRC already stored is updated, but only where the file
-/// differs), its findings and its receipt.
-pub async fn write_batch(db: &DatabaseConnection, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
-    let result = match db.get_database_backend() {
-        DbBackend::Postgres => write_batch_postgres(db, batch).await,
-        _ => write_batch_sqlite(db, batch).await,
-    };
-    match result {
-        Err(StoreError::Conflict { .. }) => Ok(BatchOutcome::AlreadyWritten),
-        other => other,
+/// Writes an import's batches. On PostgreSQL it has its own small pool whose sessions commit asynchronously
+/// (`synchronous_commit = off`): a batch's commit does not wait for its WAL flush. That is safe here because a
+/// batch's rows and its receipt commit together — a server crash can lose only the last few batches, receipts
+/// included, and a resumed import writes them again — and because the job is marked completed through the main
+/// pool with a synchronous commit, whose flush covers every batch committed before it.
+#[derive(Clone)]
+pub struct BatchWriter {
+    db: DatabaseConnection,
+    postgres: Option<sea_orm::sqlx::PgPool>,
+}
+
+impl BatchWriter {
+    /// A writer for up to `connections` batches at once.
+    pub fn new(db: &DatabaseConnection, connections: u32) -> Self {
+        let postgres = (db.get_database_backend() == DbBackend::Postgres).then(|| {
+            let options = db
+                .get_postgres_connection_pool()
+                .connect_options()
+                .as_ref()
+                .clone()
+                .options([("synchronous_commit", "off")]);
+            sea_orm::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(connections.max(1))
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect_lazy_with(options)
+        });
+        Self { db: db.clone(), postgres }
+    }
+
+    /// Writes one batch atomically: its recordings (an ISRC already stored is updated, but only where the file
+    /// differs), its findings and its receipt.
+    pub async fn write(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
+        let result = match &self.postgres {
+            Some(pool) => write_batch_postgres(pool, batch).await,
+            None => write_batch_sqlite(&self.db, batch).await,
+        };
+        match result {
+            Err(StoreError::Conflict { .. }) => Ok(BatchOutcome::AlreadyWritten),
+            other => other,
+        }
     }
 }
 
@@ -351,37 +381,51 @@ macro_rules! upsert_set {
 
 const UPSERT_SET: &str = upsert_set!();
 
-const POSTGRES_BATCH: &str = concat!(
-    "WITH input AS ( \
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::date[], $7::text[], \
-                         $8::text[], $9::text[], $10::text[]) \
-      AS t(id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, artist_folded, genre_folded) \
-  ), upserted AS ( \
-    INSERT INTO recordings (id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, \
-                            artist_folded, genre_folded, created_at, updated_at) \
-    SELECT id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, artist_folded, \
-           genre_folded, $11, $11 FROM input \
-    ON CONFLICT (isrc) DO UPDATE SET ",
-    upsert_set!(),
-    " \
-    WHERE (recordings.title, recordings.artist, recordings.duration_seconds, recordings.released_at, recordings.genre) \
-      IS DISTINCT FROM (excluded.title, excluded.artist, excluded.duration_seconds, excluded.released_at, excluded.genre) \
-    RETURNING (xmax = 0) AS inserted \
-  ), findings AS ( \
-    INSERT INTO bulk_import_issues (job_id, line, col, value, reason, severity) \
-    SELECT $12, * FROM unnest($13::int8[], $14::text[], $15::text[], $16::text[], $17::text[]) \
-  ) \
-  INSERT INTO bulk_import_batches (job_id, batch_no, records, accepted, rejected, warnings, created, updated) \
-  SELECT $12, $18, $19, $20, $21, $22, \
-         count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted \
-  RETURNING created, updated"
+/// The PostgreSQL batch statement, with or without the findings part (a batch without findings skips opening
+/// that table and its index).
+macro_rules! postgres_batch {
+    ($findings:expr) => {
+        concat!(
+            "WITH input AS ( \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::date[], $7::text[], \
+                                  $8::text[], $9::text[], $10::text[]) \
+               AS t(id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, artist_folded, \
+                    genre_folded) \
+             ), upserted AS ( \
+             INSERT INTO recordings (id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, \
+                                     artist_folded, genre_folded, created_at, updated_at) \
+             SELECT id, isrc, title, artist, duration_seconds, released_at, genre, title_folded, artist_folded, \
+                    genre_folded, $11, $11 FROM input \
+             ON CONFLICT (isrc) DO UPDATE SET ",
+            upsert_set!(),
+            " WHERE (recordings.title, recordings.artist, recordings.duration_seconds, recordings.released_at, \
+                     recordings.genre) \
+               IS DISTINCT FROM (excluded.title, excluded.artist, excluded.duration_seconds, excluded.released_at, \
+                                 excluded.genre) \
+             RETURNING (xmax = 0) AS inserted \
+             )",
+            $findings,
+            " INSERT INTO bulk_import_batches (job_id, batch_no, records, accepted, rejected, warnings, created, \
+                                              updated) \
+             SELECT $12, $13, $14, $15, $16, $17, \
+                    count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted \
+             RETURNING created, updated"
+        )
+    };
+}
+
+const POSTGRES_BATCH: &str = postgres_batch!("");
+const POSTGRES_BATCH_WITH_FINDINGS: &str = postgres_batch!(
+    ", findings AS ( \
+     INSERT INTO bulk_import_issues (job_id, line, col, value, reason, severity) \
+     SELECT $12, * FROM unnest($18::int8[], $19::text[], $20::text[], $21::text[], $22::text[]) )"
 );
 
 fn sqlx_error(err: sea_orm::sqlx::Error) -> StoreError {
     StoreError::from(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err))))
 }
 
-async fn write_batch_postgres(db: &DatabaseConnection, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
+async fn write_batch_postgres(pool: &sea_orm::sqlx::PgPool, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
     let n = batch.rows.len();
     let mut ids = Vec::with_capacity(n);
     let mut isrcs = Vec::with_capacity(n);
@@ -405,8 +449,8 @@ async fn write_batch_postgres(db: &DatabaseConnection, batch: &BatchWrite) -> Re
         artists_folded.push(recording::fold(&row.artist));
         genres_folded.push(row.genre.as_deref().map(recording::fold));
     }
-    let (lines, columns, values, reasons, severities) = issue_columns(&batch.issues);
-    let rows = sea_orm::sqlx::query_as::<_, (i32, i32)>(POSTGRES_BATCH)
+    let sql = if batch.issues.is_empty() { POSTGRES_BATCH } else { POSTGRES_BATCH_WITH_FINDINGS };
+    let mut query = sea_orm::sqlx::query_as::<_, (i32, i32)>(sql)
         .bind(ids)
         .bind(isrcs)
         .bind(titles)
@@ -419,19 +463,16 @@ async fn write_batch_postgres(db: &DatabaseConnection, batch: &BatchWrite) -> Re
         .bind(genres_folded)
         .bind(Utc::now())
         .bind(batch.job_id)
-        .bind(lines)
-        .bind(columns)
-        .bind(values)
-        .bind(reasons)
-        .bind(severities)
         .bind(batch.batch_no as i32)
         .bind(batch.records as i32)
         .bind(batch.accepted as i32)
         .bind(batch.rejected as i32)
-        .bind(batch.warnings as i32)
-        .fetch_all(db.get_postgres_connection_pool())
-        .await
-        .map_err(sqlx_error)?;
+        .bind(batch.warnings as i32);
+    if !batch.issues.is_empty() {
+        let (lines, columns, values, reasons, severities) = issue_columns(&batch.issues);
+        query = query.bind(lines).bind(columns).bind(values).bind(reasons).bind(severities);
+    }
+    let rows = query.fetch_all(pool).await.map_err(sqlx_error)?;
     let row = rows.first().copied().unwrap_or((0, 0));
     Ok(BatchOutcome::Written { created: row.0 as u32, updated: row.1 as u32 })
 }
@@ -486,12 +527,24 @@ async fn write_batch_sqlite(db: &DatabaseConnection, batch: &BatchWrite) -> Resu
         sql.push_str(
             " WHERE (recordings.title, recordings.artist, recordings.duration_seconds, recordings.released_at, \
              recordings.genre) IS NOT (excluded.title, excluded.artist, excluded.duration_seconds, \
-             excluded.released_at, excluded.genre) RETURNING id",
+             excluded.released_at, excluded.genre)",
         );
-        for row in txn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await? {
-            let id: Uuid = row.try_get("", "id")?;
-            if new_ids.contains(&id) { created += 1 } else { updated += 1 }
-        }
+        // Rows changed (inserted or updated), then how many of them are ours: counting beats RETURNING, whose rows
+        // sqlx hands over one by one from its SQLite thread.
+        let changed = txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected();
+        let ids: Vec<Value> = new_ids.iter().map(|id| (*id).into()).collect();
+        let marks = vec!["?"; ids.len()].join(",");
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM recordings WHERE id IN ({marks})"),
+                ids,
+            ))
+            .await?;
+        let inserted = row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u32;
+        created += inserted;
+        updated += changed as u32 - inserted;
+        new_ids.clear();
     }
     for chunk in batch.issues.chunks(1000) {
         let mut sql =

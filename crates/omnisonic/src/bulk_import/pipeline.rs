@@ -15,8 +15,9 @@ use futures::StreamExt;
 use omnisonic_domain::bulk_import::{Columns, Format, Issue, Severity, isrc_key, json_record};
 use omnisonic_domain::catalogue::NewRecording;
 use omnisonic_domain::records::{CsvRecords, JsonRecords, RawRecord};
-use omnisonic_store::bulk_imports::{self, BatchOutcome, BatchWrite, Totals};
+use omnisonic_store::bulk_imports::{self, BatchOutcome, BatchWrite, BatchWriter, Totals};
 use omnisonic_store::{DatabaseConnection, StoreError};
+use sea_orm::DbBackend;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,19 +122,23 @@ pub async fn run(
         })
         .buffered(tuning.validators.max(1));
 
-    let mut seen: HashMap<u64, (u32, u64)> = HashMap::new();
+    // Eight bytes of key and eight of value per distinct ISRC: a million of them fit in about 32 MiB.
+    let mut seen: HashMap<u64, (u32, u32)> = HashMap::new();
     let planned = validated.map(move |batch| batch.map(|batch| plan(batch, job_id, &mut seen, &done)));
 
     let committed = Committed::default();
+    let writer = BatchWriter::new(db, u32::try_from(tuning.concurrency).unwrap_or(10));
+    // SQLite has one writer: batches in flight queue here for it instead of spinning in its busy handler.
+    let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
     // Boxed, not pinned on the stack: dropping it must drop the channel's receiver, or a reader blocked on a
     // full channel would wait forever after a failed write.
     let mut writes = Box::pin(
         planned
             .map(|planned| {
-                let committed = committed.clone();
+                let (committed, writer, sqlite_writer) = (committed.clone(), writer.clone(), sqlite_writer.clone());
                 async move {
                     let planned = planned?;
-                    write(db, planned, &committed, tuning.write_attempts).await
+                    write(&writer, sqlite_writer.as_deref(), planned, &committed, tuning.write_attempts).await
                 }
             })
             .buffer_unordered(tuning.concurrency.max(1)),
@@ -274,13 +279,14 @@ fn validate(raw: RawBatch) -> ValidBatch {
 }
 
 /// Stage 3: duplicates across the file, dependencies between batches, and what is already written.
-fn plan(batch: ValidBatch, job_id: Uuid, seen: &mut HashMap<u64, (u32, u64)>, done: &HashSet<u32>) -> Planned {
+fn plan(batch: ValidBatch, job_id: Uuid, seen: &mut HashMap<u64, (u32, u32)>, done: &HashSet<u32>) -> Planned {
     let ValidBatch { index, records, rows, mut issues } = batch;
     let accepted = rows.len() as u32;
     let mut after: Option<u32> = None;
     let mut warnings = 0u32;
     for row in &rows {
-        if let Some((earlier_batch, earlier_line)) = seen.insert(row.key, (index, row.line)) {
+        let line = u32::try_from(row.line).unwrap_or(u32::MAX);
+        if let Some((earlier_batch, earlier_line)) = seen.insert(row.key, (index, line)) {
             warnings += 1;
             issues.push(Issue {
                 line: row.line,
@@ -351,7 +357,8 @@ impl Committed {
 
 /// Stage 4: one batch, after its dependency, retried on transient errors. `None` when it was already written.
 async fn write(
-    db: &DatabaseConnection,
+    writer: &BatchWriter,
+    one_writer: Option<&tokio::sync::Mutex<()>>,
     planned: Planned,
     committed: &Committed,
     attempts: u32,
@@ -367,7 +374,13 @@ async fn write(
     let mut delay = Duration::from_millis(50);
     let mut attempt = 1;
     let outcome = loop {
-        match bulk_imports::write_batch(db, &write).await {
+        let turn = match one_writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        let result = writer.write(&write).await;
+        drop(turn);
+        match result {
             Ok(outcome) => break outcome,
             Err(err) if attempt < attempts && bulk_imports::is_transient(&err) => {
                 tracing::warn!(error = %err, batch = write.batch_no, attempt, "batch write failed; retrying");

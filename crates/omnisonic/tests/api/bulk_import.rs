@@ -285,6 +285,19 @@ both_imports! {
             assert_eq!(&record[4], severity);
         }
 
+        // Compressed (as browsers ask for it), the streamed report still ends cleanly.
+        let gzip = app
+            .browser
+            .client
+            .get(app.url(&format!("/ingest/isrc/bulk/{id}/errors.csv")))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("report");
+        assert_eq!(gzip.headers()["content-encoding"], "gzip");
+        let compressed = gzip.bytes().await.expect("the whole compressed report");
+        assert!(compressed.len() > 20);
+
         // Importing the same file again changes nothing: no row created or updated.
         let before = omnisonic_store::catalogue::recording_by_isrc(&app.db, &rows[0].isrc.to_ascii_uppercase())
             .await

@@ -493,7 +493,8 @@ pub fn report_stream(
             }
         }
     });
-    header.chain(pages)
+    // Fused: a body may be polled again after its end (the compression layer does), which `unfold` forbids.
+    header.chain(pages).fuse()
 }
 
 fn write_csv_row(out: &mut Vec<u8>, issue: &StoredIssue) {
@@ -568,6 +569,7 @@ pub async fn events(
     });
     let stream = futures::stream::once(async move { first })
         .chain(updates)
+        .fuse()
         .map(|data| Ok::<_, std::convert::Infallible>(Event::default().event("progress").data(data)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
