@@ -791,3 +791,46 @@ crate::helpers::both_backends! {
         assert!(list.contains("No imports yet"), "{list}");
     }
 }
+
+/// Transient database errors are retried: the import's PostgreSQL connections are killed
+/// (`pg_terminate_backend`) again and again while it runs, and it still completes with exact counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_database_connections_are_retried_without_losing_a_row() {
+    let Some(app) = spawn_app_with_workers(Backend::Postgres, settings(&[])).await else { return };
+    app.sign_in("flaky@example.com").await;
+    let n = 100_000usize;
+    let id = start_import(&app, "text/csv", synthetic_csv(n)).await;
+    let database = app.database_url.rsplit('/').next().expect("database name").to_owned();
+    let admin = omnisonic_store::connect(&std::env::var("OMNISONIC_TEST_DATABASE_URL").expect("url"), 1)
+        .await
+        .expect("admin connection");
+    let mut killed = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = omnisonic_store::bulk_imports::get_job(&app.db, id).await.expect("job").expect("row");
+        if job.status == "completed" || job.status == "failed" {
+            break;
+        }
+        use sea_orm::ConnectionTrait;
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                     WHERE datname = '{database}' AND query LIKE 'WITH input AS%' AND pid <> pg_backend_pid()"
+                ),
+            ))
+            .await
+            .expect("terminate");
+        killed += row.map(|r| r.try_get::<i64>("", "n").expect("n")).unwrap_or(0) as u64;
+        assert!(Instant::now() < deadline, "the import did not finish");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(killed > 0, "no connection was killed while the import ran");
+    let job = wait_for(&app, id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["processedRecords"].as_i64(), Some(n as i64));
+    assert_eq!(job["acceptedRecords"].as_i64(), Some(n as i64));
+    assert_eq!(job["createdRecords"].as_i64(), Some(n as i64));
+    assert_eq!(count_recordings(&app).await, n as u64, "after {killed} killed connections");
+}
