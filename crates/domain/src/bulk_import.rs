@@ -119,7 +119,8 @@ impl Issue {
 
 /// At most [`MAX_VALUE_CHARS`] characters of `value`, invalid UTF-8 shown as U+FFFD.
 pub fn excerpt(value: &[u8]) -> String {
-    let text = String::from_utf8_lossy(value);
+    // NUL cannot be stored in PostgreSQL text: shown as U+FFFD like other unreadable bytes.
+    let text = String::from_utf8_lossy(value).replace('\0', "\u{FFFD}");
     let text = text.trim_end_matches(['\r', '\n']);
     match text.char_indices().nth(MAX_VALUE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

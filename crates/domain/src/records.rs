@@ -320,13 +320,14 @@ impl<R: BufRead> CsvRecords<R> {
                         if !matches!(result, csv_core::ReadRecordResult::Record) && nends == 0 {
                             continue 'record;
                         }
+                        if lines.len() > 1 && (self.width.is_some_and(|w| w != nends) || !quotes_well_formed(&lines)) {
+                            // Its lines go back whole (the part after a lone `\r` included).
+                            return Ok(Some(self.broken(lines, "a quoted field is never closed")));
+                        }
                         // A record may end before its line does (a lone `\r` terminator): parse the rest later.
                         let rest = if eof { &[][..] } else { &lines[lines.len() - 1].1[at..] };
                         if !is_blank(rest) {
                             self.pending.push_front(Line::Text(line_no, rest.to_vec()));
-                        }
-                        if lines.len() > 1 && (self.width.is_some_and(|w| w != nends) || !quotes_well_formed(&lines)) {
-                            return Ok(Some(self.broken(lines, "a quoted field is never closed")));
                         }
                         let data = self.out[..nout].to_vec();
                         let ends = self.ends[..nends].iter().map(|e| *e as u32).collect();
@@ -429,6 +430,14 @@ mod tests {
         assert_eq!(fields(&records[2]), ["4", "5", "6"]);
         assert_eq!(records[2].line(), 3);
         assert_eq!(fields(&records[3]), ["7", "x", "9"]);
+    }
+
+    #[test]
+    fn a_broken_record_ending_at_a_lone_cr_is_not_read_twice() {
+        let records = csv(b"a,b,c\n1,\"x\ny\"\r4,5,6\n7,8,9\n");
+        let rows: Vec<Vec<String>> = records.iter().skip(1).map(fields).collect();
+        assert_eq!(rows.iter().filter(|r| *r == &["4", "5", "6"]).count(), 1, "{records:?}");
+        assert!(rows.contains(&vec!["7".to_owned(), "8".to_owned(), "9".to_owned()]));
     }
 
     #[test]

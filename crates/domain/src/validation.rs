@@ -62,8 +62,8 @@ pub fn required_text(errors: &mut ValidationErrors, field: &str, value: &str, ma
     let trimmed = value.trim();
     if trimmed.is_empty() {
         errors.add(field, "is required");
-    } else if trimmed.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
+    } else if let Some(reason) = text_problem(trimmed, max) {
+        errors.add(field, reason);
     }
     trimmed.to_owned()
 }
@@ -71,8 +71,37 @@ pub fn required_text(errors: &mut ValidationErrors, field: &str, value: &str, ma
 /// Like [`required_text`] for optional fields: blank becomes `None`.
 pub fn optional_text(errors: &mut ValidationErrors, field: &str, value: Option<&str>, max: usize) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
-    if trimmed.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
+    if let Some(reason) = text_problem(trimmed, max) {
+        errors.add(field, reason);
     }
     Some(trimmed.to_owned())
+}
+
+/// What is wrong with a non-empty text: too long — also once lower-cased, as it is stored a second time for
+/// search, and some letters grow (`İ` becomes two characters) — or a NUL character, which PostgreSQL cannot store.
+fn text_problem(text: &str, max: usize) -> Option<String> {
+    let too_long = text.chars().count() > max || (!text.is_ascii() && text.to_lowercase().chars().count() > max);
+    if too_long {
+        Some(format!("must be at most {max} characters"))
+    } else if text.contains('\0') {
+        Some("must not contain a NUL character".to_owned())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn text_that_grows_when_lower_cased_or_holds_nul_is_refused() {
+        let mut errors = ValidationErrors::default();
+        required_text(&mut errors, "a", &"İ".repeat(300), 500);
+        required_text(&mut errors, "b", "x\0y", 500);
+        optional_text(&mut errors, "c", Some(&"É".repeat(500)), 500);
+        assert_eq!(errors.reason_for("a"), Some("must be at most 500 characters"));
+        assert_eq!(errors.reason_for("b"), Some("must not contain a NUL character"));
+        assert_eq!(errors.reason_for("c"), None);
+    }
 }

@@ -89,7 +89,8 @@ pub enum Command {
     /// the same keys. Rows are validated and upserted by ISRC in batches (BULK_IMPORT_BATCH_SIZE, default 100)
     /// with BULK_IMPORT_CONCURRENCY (10) batches in flight; bad rows are rejected with their line and reason and
     /// the good ones around them still land. A later row with the same ISRC replaces the earlier one (a
-    /// warning). Importing the same file again changes nothing.
+    /// warning). Rows already stored as the file says are left alone, so importing the same file again changes
+    /// nothing.
     ///
     /// Examples:
     ///   omnisonic import catalogue.csv

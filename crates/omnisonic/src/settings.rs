@@ -324,8 +324,14 @@ impl Settings {
         if self.export_worker_concurrency == 0 || self.export_max_duration_seconds == 0 {
             bail!("EXPORT_WORKER_CONCURRENCY and EXPORT_MAX_DURATION_SECONDS must be at least 1");
         }
-        if self.bulk_import_max_file_size_mb == 0 || self.bulk_import_concurrency == 0 {
-            bail!("BULK_IMPORT_MAX_FILE_SIZE_MB and BULK_IMPORT_CONCURRENCY must be at least 1");
+        if self.bulk_import_max_file_size_mb == 0
+            || self.bulk_import_concurrency == 0
+            || self.bulk_import_rate_limit_per_hour == 0
+        {
+            bail!(
+                "BULK_IMPORT_MAX_FILE_SIZE_MB, BULK_IMPORT_CONCURRENCY and BULK_IMPORT_RATE_LIMIT_PER_HOUR must be at \
+                 least 1"
+            );
         }
         let max_batch = omnisonic_domain::bulk_import::MAX_BATCH_SIZE;
         if !(1..=max_batch).contains(&self.bulk_import_batch_size) {

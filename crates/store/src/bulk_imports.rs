@@ -1,6 +1,6 @@
 //! Bulk ISRC import jobs: their rows, and the one write per batch that makes an import resumable.
 //!
-//! [`write_batch`] puts a batch's recordings, its findings and its `bulk_import_batches` row in one transaction.
+//! [`BatchWriter::write`] puts a batch's recordings, its findings and its `bulk_import_batches` row in one transaction.
 //! That row is the batch's receipt: a resumed import skips batches that have one, and the job's counts are the
 //! sums of the receipts, so a worker killed at any point neither loses a row nor counts one twice. On PostgreSQL
 //! the whole batch is one statement (arrays through `unnest`, data-modifying CTEs), one round trip in all; on
@@ -313,7 +313,7 @@ pub struct BatchWrite {
     pub issues: Vec<Issue>,
 }
 
-/// What [`write_batch`] did.
+/// What [`BatchWriter::write`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchOutcome {
     /// Written now: recordings created and changed.
@@ -601,11 +601,12 @@ pub fn is_transient(err: &StoreError) -> bool {
         E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) | E::Protocol(_) => true,
         E::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            // PostgreSQL: serialization failure, deadlock, connection exceptions (08…), shutdown (57P0…),
-            // too many connections; SQLite: BUSY (5) and LOCKED (6), with their extended codes.
-            matches!(code.as_str(), "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03")
-                || code.starts_with("08")
-                || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            // SQLite: BUSY (5) and LOCKED (6), with their extended codes. PostgreSQL: serialization failure,
+            // deadlock, connection exceptions (08…), shutdown (57P0…), too many connections.
+            if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+                return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            }
+            matches!(code.as_str(), "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
         }
         _ => false,
     }

@@ -88,7 +88,12 @@ pub async fn import_file(
             user_id: None,
             format,
             file_name: omnisonic_domain::upload::display_name(&name),
-            file_key: format!("file:{}", path.display()),
+            // For people only (the column holds 255 characters): the end of a long path is the telling part.
+            file_key: {
+                let key = format!("file:{}", path.display());
+                let skip = key.chars().count().saturating_sub(255);
+                key.chars().skip(skip).collect()
+            },
             file_size: i64::try_from(size).unwrap_or(i64::MAX),
             batch_size: i32::try_from(settings.bulk_import_batch_size).unwrap_or(100),
             total_records: 0,

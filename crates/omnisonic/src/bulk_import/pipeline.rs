@@ -8,8 +8,9 @@
 //! 3. **Sequence** (in file order): a later row with an ISRC seen before replaces it and gets a warning; its
 //!    batch must then be written after the earlier one's, which is recorded as a dependency. Batches whose
 //!    receipts exist (a resumed run) are marked to skip; the reading still rebuilds the set of seen ISRCs.
-//! 4. **Write** (`concurrency` batches in flight): [`bulk_imports::write_batch`], each batch after the batches it
-//!    depends on, transient database errors retried with backoff.
+//! 4. **Write** (`concurrency` batches in flight): [`BatchWriter::write`], each batch after every batch it
+//!    depends on (so a later row of an ISRC is always written after the earlier one, and a batch with a receipt
+//!    implies receipts for the batches it depends on), transient database errors retried with backoff.
 
 use futures::StreamExt;
 use omnisonic_domain::bulk_import::{Columns, Format, Issue, Severity, isrc_key, json_record};
@@ -88,7 +89,8 @@ struct ValidBatch {
 
 struct Planned {
     write: BatchWrite,
-    after: Option<u32>,
+    /// Every earlier batch holding an ISRC of this one: all are written before it.
+    after: Vec<u32>,
     skip: bool,
 }
 
@@ -282,7 +284,7 @@ fn validate(raw: RawBatch) -> ValidBatch {
 fn plan(batch: ValidBatch, job_id: Uuid, seen: &mut HashMap<u64, (u32, u32)>, done: &HashSet<u32>) -> Planned {
     let ValidBatch { index, records, rows, mut issues } = batch;
     let accepted = rows.len() as u32;
-    let mut after: Option<u32> = None;
+    let mut after: Vec<u32> = Vec::new();
     let mut warnings = 0u32;
     for row in &rows {
         let line = u32::try_from(row.line).unwrap_or(u32::MAX);
@@ -296,10 +298,12 @@ fn plan(batch: ValidBatch, job_id: Uuid, seen: &mut HashMap<u64, (u32, u32)>, do
                 severity: Severity::Warning,
             });
             if earlier_batch != index {
-                after = Some(after.map_or(earlier_batch, |a| a.max(earlier_batch)));
+                after.push(earlier_batch);
             }
         }
     }
+    after.sort_unstable();
+    after.dedup();
     // Within the batch, the last row of an ISRC is the one written.
     let mut last: HashSet<u64> = HashSet::with_capacity(rows.len());
     let mut unique: Vec<NewRecording> =
@@ -355,7 +359,7 @@ impl Committed {
     }
 }
 
-/// Stage 4: one batch, after its dependency, retried on transient errors. `None` when it was already written.
+/// Stage 4: one batch, after its dependencies, retried on transient errors. `None` when it was already written.
 async fn write(
     writer: &BatchWriter,
     one_writer: Option<&tokio::sync::Mutex<()>>,
@@ -368,7 +372,7 @@ async fn write(
         committed.mark(write.batch_no);
         return Ok(None);
     }
-    if let Some(earlier) = after {
+    for earlier in after {
         committed.wait_for(earlier).await;
     }
     let mut delay = Duration::from_millis(50);
@@ -403,4 +407,67 @@ async fn write(
             updated: i64::from(updated),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omnisonic_domain::Isrc;
+
+    fn row(line: u64, isrc: &str, title: &str) -> ValidRow {
+        let isrc = Isrc::parse(isrc).expect("isrc");
+        ValidRow {
+            line,
+            key: isrc_key(&isrc),
+            recording: NewRecording {
+                isrc,
+                title: title.to_owned(),
+                artist: "a".to_owned(),
+                duration_seconds: None,
+                released_at: None,
+                genre: None,
+            },
+        }
+    }
+
+    fn batch(index: u32, rows: Vec<ValidRow>) -> ValidBatch {
+        ValidBatch { index, records: rows.len() as u32, rows, issues: Vec::new() }
+    }
+
+    #[test]
+    fn a_batch_waits_for_every_earlier_batch_it_shares_an_isrc_with() {
+        let mut seen = HashMap::new();
+        let done = HashSet::new();
+        let job = Uuid::nil();
+        let first =
+            plan(batch(0, vec![row(2, "AAAAA0000001", "A v1"), row(3, "XXXXX0000001", "X")]), job, &mut seen, &done);
+        let second =
+            plan(batch(1, vec![row(4, "BBBBB0000001", "B v1"), row(5, "YYYYY0000001", "Y")]), job, &mut seen, &done);
+        let third =
+            plan(batch(2, vec![row(6, "AAAAA0000001", "A v2"), row(7, "BBBBB0000001", "B v2")]), job, &mut seen, &done);
+        assert!(first.after.is_empty() && second.after.is_empty());
+        assert_eq!(third.after, vec![0, 1], "not only the latest earlier batch");
+        assert_eq!(third.write.warnings, 2);
+        assert!(third.write.issues.iter().all(|i| i.severity == Severity::Warning));
+        assert_eq!(third.write.issues[0].reason, "this ISRC is also on line 2; this later row replaces it");
+    }
+
+    #[test]
+    fn within_a_batch_the_last_row_of_an_isrc_is_written_and_rows_are_in_isrc_order() {
+        let mut seen = HashMap::new();
+        let planned = plan(
+            batch(
+                0,
+                vec![row(2, "ZZZZZ0000001", "Z"), row(3, "AAAAA0000001", "first"), row(4, "AAAAA0000001", "second")],
+            ),
+            Uuid::nil(),
+            &mut seen,
+            &HashSet::from([0]),
+        );
+        assert!(planned.skip, "a batch with a receipt is skipped");
+        assert_eq!(planned.write.accepted, 3);
+        let written: Vec<(&str, &str)> =
+            planned.write.rows.iter().map(|r| (r.isrc.as_str(), r.title.as_str())).collect();
+        assert_eq!(written, [("AAAAA0000001", "second"), ("ZZZZZ0000001", "Z")]);
+    }
 }

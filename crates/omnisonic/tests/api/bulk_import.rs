@@ -362,6 +362,24 @@ both_imports! {
         assert_eq!(batches.len(), n / 100, "one receipt per batch of 100");
     }
 
+    async fn text_postgresql_cannot_store_is_a_rejected_row_not_a_failed_import(app: TestApp) {
+        app.sign_in("odd@example.com").await;
+        let mut file = b"isrc,title,artist\nUSRC11301176,2 On,Tinashe\n".to_vec();
+        file.extend_from_slice(b"GBAYE2000010,Nul\0byte,Someone\n");
+        file.extend(format!("GBAYE2000011,{},Someone\n", "\u{130}".repeat(300)).into_bytes());
+        file.extend_from_slice(b"USCM51400222,0 To 100,Drake\n");
+        let job = wait_for(&app, start_import(&app, "text/csv", file).await).await;
+        assert_eq!(job["status"], "completed", "{job}");
+        assert_eq!((job["acceptedRecords"].as_i64(), job["rejectedRecords"].as_i64()), (Some(2), Some(2)), "{job}");
+        let reasons: Vec<&str> =
+            job["errors"].as_array().expect("errors").iter().map(|e| e["reason"].as_str().expect("reason")).collect();
+        assert_eq!(reasons, ["must not contain a NUL character", "must be at most 500 characters"]);
+        // A JSON Lines file saved with a byte order mark is fine too.
+        let bom = b"\xEF\xBB\xBF{\"isrc\":\"GBAYE2000012\",\"title\":\"t\",\"artist\":\"a\"}\n".to_vec();
+        let job = wait_for(&app, start_import(&app, "application/x-ndjson", bom).await).await;
+        assert_eq!(job["acceptedRecords"].as_i64(), Some(1), "{job}");
+    }
+
     async fn progress_streams_as_server_sent_events(app: TestApp) {
         app.sign_in("watcher@example.com").await;
         let id = start_import(&app, "text/csv", synthetic_csv(20_000)).await;
@@ -490,6 +508,31 @@ crate::helpers::both_backends! {
         assert_eq!(stored[0].token_hash, omnisonic_web::auth::tokens::hash(&token.secret));
         assert!(!stored[0].token_hash.contains(&token.secret[4..]));
         assert!(stored[0].last_used_at.is_some(), "use is recorded");
+        // A token cannot manage tokens: a leaked one must not mint its successor.
+        let minted = machine
+            .post(app.url("/settings/tokens"))
+            .header("authorization", &bearer)
+            .form(&[("name", "successor")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(minted.status(), 403);
+        assert_eq!(omnisonic_store::api_tokens::list(&app.db, user).await.expect("list").len(), 1);
+        // Other `Authorization` headers (a proxy's Basic credentials) are not ours: the cookie signs in, and the
+        // CSRF check still applies.
+        let basic = app.browser.client.get(app.url("/imports")).header("authorization", "Basic dXNlcjpwYXNz");
+        assert_eq!(basic.send().await.expect("get").status(), 200);
+        let no_csrf = app
+            .browser
+            .client
+            .post(app.url("/ingest/isrc/bulk"))
+            .header("authorization", "Basic dXNlcjpwYXNz")
+            .header("content-type", "text/csv")
+            .body("isrc,title,artist\n")
+            .send()
+            .await
+            .expect("post");
+        expect_problem(no_csrf, 403, "csrf_failed").await;
         // Revoked: refused from then on.
         assert!(omnisonic_store::api_tokens::revoke(&app.db, row.id, Some(user)).await.expect("revoke"));
         let response = machine.get(app.url("/ingest/isrc/bulk/x")).header("authorization", &bearer).send().await;

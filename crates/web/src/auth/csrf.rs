@@ -62,10 +62,10 @@ pub async fn verify(session: Session, request: Request, next: Next) -> Response 
         Err(err) => return ApiError::Internal(Box::new(err)).into_response(),
     };
     // Signed part URLs are capabilities on their own (and a cross-site PUT needs a CORS preflight we never grant).
-    // An `Authorization` header is never added by a browser to a cross-site request (it needs a preflight we never
-    // grant), so a request that carries one (an API token) borrows no ambient authority; the Viewer then uses the
-    // token alone, never the cookie.
-    if request.uri().path().starts_with("/api/files/") || request.headers().contains_key(header::AUTHORIZATION) {
+    // A request with one of our API tokens borrows no ambient authority (a browser never attaches a bearer token
+    // by itself), and the Viewer then uses the token alone, never the cookie. Other `Authorization` headers (a
+    // proxy's cached Basic credentials, which browsers do resend) get no such pass.
+    if request.uri().path().starts_with("/api/files/") || super::tokens::from_headers(request.headers()).is_some() {
         return next.run(request).await;
     }
     if !signed_in && !is_sign_in_endpoint(request.uri().path()) {

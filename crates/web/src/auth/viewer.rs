@@ -23,6 +23,8 @@ pub struct SignedIn {
     pub user: user::Model,
     /// This session's CSRF token, for forms.
     pub csrf: String,
+    /// Signed in by a personal API token rather than a session.
+    pub via_token: bool,
 }
 
 // By hand: the derived form would print the CSRF token and the password hash into any log that shows it.
@@ -101,9 +103,9 @@ where
         }
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         let app = AppState::from_ref(state);
-        let signed_in = match parts.headers.get(header::AUTHORIZATION) {
+        let signed_in = match super::tokens::from_headers(&parts.headers) {
             // A machine client: its token decides, never the cookie (see `tokens`).
-            Some(value) => Some(token_user(&app, value).await.map_err(IntoResponse::into_response)?),
+            Some(token) => Some(token_user(&app, token).await.map_err(IntoResponse::into_response)?),
             None => load_signed_in(&app, &session).await.map_err(IntoResponse::into_response)?,
         };
         let viewer = Viewer { session, signed_in };
@@ -112,11 +114,10 @@ where
     }
 }
 
-/// The user an `Authorization: Bearer` API token signs in; `401` for a malformed, unknown or revoked token.
-async fn token_user(app: &AppState, value: &axum::http::HeaderValue) -> Result<SignedIn, ApiError> {
-    let token = value.to_str().ok().and_then(super::tokens::bearer).ok_or(ApiError::Unauthenticated)?;
+/// The user an API token signs in; `401` for an unknown or revoked token.
+async fn token_user(app: &AppState, token: &str) -> Result<SignedIn, ApiError> {
     match omnisonic_store::api_tokens::authenticate(&app.db, &super::tokens::hash(token)).await? {
-        Some((_, user)) => Ok(SignedIn { user, csrf: String::new() }),
+        Some((_, user)) => Ok(SignedIn { user, csrf: String::new(), via_token: true }),
         None => Err(ApiError::Unauthenticated),
     }
 }
@@ -133,7 +134,7 @@ async fn load_signed_in(app: &AppState, session: &Session) -> Result<Option<Sign
         Some(user) if still_valid && user.disabled_at.is_none() => {
             let csrf = csrf::token(session).await.map_err(internal)?;
             keep_alive(app, session).await.map_err(internal)?;
-            Ok(Some(SignedIn { user, csrf }))
+            Ok(Some(SignedIn { user, csrf, via_token: false }))
         }
         _ => {
             // Expired, disabled or deleted: end the sign-in for good (deletes the row, clears the cookie).

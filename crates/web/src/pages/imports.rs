@@ -145,9 +145,20 @@ async fn render_tokens(
     render(status, &TokensPage { chrome: Chrome::new("account", viewer), tokens, created, name, error })
 }
 
+/// Token management needs a signed-in browser: a request signed in by a token may not list, mint or revoke
+/// tokens (a leaked token must not be able to mint its successor).
+fn refuse_tokens(viewer: &Viewer) -> Option<Response> {
+    viewer.signed_in.as_ref().filter(|me| me.via_token).map(|_| {
+        forbidden_page(viewer, "API tokens are managed from a signed-in browser, not with a token.", "/".to_owned())
+    })
+}
+
 async fn tokens_page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
     if let Err(redirect) = viewer.require_page(&uri) {
         return redirect;
+    }
+    if let Some(refused) = refuse_tokens(&viewer) {
+        return refused;
     }
     render_tokens(&state, &viewer, &uri, StatusCode::OK, None, String::new(), None).await
 }
@@ -168,6 +179,9 @@ async fn create_token(
         Ok(me) => me.clone(),
         Err(redirect) => return redirect,
     };
+    if let Some(refused) = refuse_tokens(&viewer) {
+        return refused;
+    }
     let name = match tokens::validate_name(&form.name) {
         Ok(name) => name,
         Err(reason) => {
@@ -203,6 +217,9 @@ async fn revoke_token(State(state): State<AppState>, viewer: Viewer, uri: Uri, P
         Ok(me) => me,
         Err(redirect) => return redirect,
     };
+    if let Some(refused) = refuse_tokens(&viewer) {
+        return refused;
+    }
     let Ok(id) = Uuid::parse_str(&id) else { return not_found_page(&uri) };
     match omnisonic_store::api_tokens::revoke(&state.db, id, Some(me.user.id)).await {
         // Another user's token (or none): nothing changed, and the page says nothing about it.

@@ -233,7 +233,9 @@ pub async fn create(
     match started {
         Ok(job) if from_page => Ok(see_other(format!("/imports/{}", job.id))),
         Err(err) if from_page => {
-            let detail: String = url::form_urlencoded::byte_serialize(err.problem().detail.as_bytes()).collect();
+            // Shortened: a header of many columns would otherwise make a `Location` too long for proxies.
+            let detail: String = err.problem().detail.chars().take(300).collect();
+            let detail: String = url::form_urlencoded::byte_serialize(detail.as_bytes()).collect();
             Ok(see_other(format!("/imports?error={detail}")))
         }
         Ok(job) => {
@@ -403,6 +405,7 @@ fn check_head(format: Format, head: &[u8]) -> Result<(), ApiError> {
             _ => Err(ApiError::Unprocessable("the first line is not a CSV header".to_owned())),
         },
         Format::Jsonl => {
+            let head = head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head);
             let line = head.split(|b| *b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace)).unwrap_or_default();
             let complete = head.contains(&b'\n');
             let object = serde_json::from_slice::<serde_json::Value>(line).map(|v| v.is_object());
