@@ -71,6 +71,34 @@ impl RawRecord {
     }
 }
 
+/// A file read record by record.
+pub trait RecordSource {
+    /// The next record, `None` at the end.
+    fn next_record(&mut self) -> std::io::Result<Option<RawRecord>>;
+    /// Bytes read from the input so far.
+    fn consumed(&self) -> u64;
+}
+
+impl<R: BufRead> RecordSource for CsvRecords<R> {
+    fn next_record(&mut self) -> std::io::Result<Option<RawRecord>> {
+        CsvRecords::next_record(self)
+    }
+
+    fn consumed(&self) -> u64 {
+        CsvRecords::consumed(self)
+    }
+}
+
+impl<R: BufRead> RecordSource for JsonRecords<R> {
+    fn next_record(&mut self) -> std::io::Result<Option<RawRecord>> {
+        JsonRecords::next_record(self)
+    }
+
+    fn consumed(&self) -> u64 {
+        JsonRecords::consumed(self)
+    }
+}
+
 /// Reads lines of at most [`MAX_LINE_BYTES`] from `input`, counting them.
 #[derive(Debug)]
 pub struct Lines<R> {

@@ -13,9 +13,9 @@
 //!    implies receipts for the batches it depends on), transient database errors retried with backoff.
 
 use futures::StreamExt;
-use omnisonic_domain::bulk_import::{Columns, Format, Issue, Severity, isrc_key, json_record};
+use omnisonic_domain::bulk_import::{Columns, Format, HeaderError, Issue, Severity, isrc_key, json_record};
 use omnisonic_domain::catalogue::NewRecording;
-use omnisonic_domain::records::{CsvRecords, JsonRecords, RawRecord};
+use omnisonic_domain::records::{CsvRecords, JsonRecords, RawRecord, RecordSource};
 use omnisonic_store::bulk_imports::{self, BatchOutcome, BatchWrite, BatchWriter, Totals};
 use omnisonic_store::{DatabaseConnection, StoreError};
 use sea_orm::DbBackend;
@@ -180,9 +180,6 @@ fn read_batches(
     bytes_read: &AtomicU64,
 ) {
     let input = BufReader::with_capacity(256 * 1024, input);
-    let mut index = 0u32;
-    let mut batch = Vec::with_capacity(batch_size);
-    let send = |batch: RawBatch| tx.blocking_send(Ok(batch)).is_ok();
     let fail = |err: ImportError| {
         let _ = tx.blocking_send(Err(err));
     };
@@ -191,68 +188,53 @@ fn read_batches(
             let mut records = CsvRecords::new(input);
             let columns = match records.next_record() {
                 Err(err) => return fail(ImportError::Read(err.to_string())),
-                Ok(None) => {
-                    return fail(ImportError::Unusable(omnisonic_domain::bulk_import::HeaderError::Empty.to_string()));
-                }
-                Ok(Some(RawRecord::Fields { data, ends, line })) => {
-                    let header = RawRecord::Fields { data, ends, line };
-                    match Columns::from_header(header.fields()) {
-                        Ok(columns) => Arc::new(columns),
-                        Err(err) => return fail(ImportError::Unusable(err.to_string())),
-                    }
-                }
+                Ok(None) => return fail(ImportError::Unusable(HeaderError::Empty.to_string())),
+                Ok(Some(header @ RawRecord::Fields { .. })) => match Columns::from_header(header.fields()) {
+                    Ok(columns) => Arc::new(columns),
+                    Err(err) => return fail(ImportError::Unusable(err.to_string())),
+                },
                 Ok(Some(_)) => return fail(ImportError::Unusable("the header line cannot be read as CSV".into())),
             };
             records.set_width(columns.width());
-            loop {
-                match records.next_record() {
-                    Err(err) => return fail(ImportError::Read(err.to_string())),
-                    Ok(Some(record)) => {
-                        batch.push(record);
-                        if batch.len() == batch_size {
-                            bytes_read.store(records.consumed(), Ordering::Relaxed);
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                            if !send(RawBatch { index, columns: Some(columns.clone()), records: full }) {
-                                return;
-                            }
-                            index += 1;
-                        }
-                    }
-                    Ok(None) => {
-                        bytes_read.store(records.consumed(), Ordering::Relaxed);
-                        if !batch.is_empty() {
-                            send(RawBatch { index, columns: Some(columns), records: batch });
-                        }
-                        return;
-                    }
-                }
-            }
+            send_batches(&mut records, Some(columns), batch_size, tx, bytes_read);
         }
-        Format::Jsonl => {
-            let mut records = JsonRecords::new(input);
-            loop {
-                match records.next_record() {
-                    Err(err) => return fail(ImportError::Read(err.to_string())),
-                    Ok(Some(record)) => {
-                        batch.push(record);
-                        if batch.len() == batch_size {
-                            bytes_read.store(records.consumed(), Ordering::Relaxed);
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                            if !send(RawBatch { index, columns: None, records: full }) {
-                                return;
-                            }
-                            index += 1;
-                        }
-                    }
-                    Ok(None) => {
-                        bytes_read.store(records.consumed(), Ordering::Relaxed);
-                        if !batch.is_empty() {
-                            send(RawBatch { index, columns: None, records: batch });
-                        }
-                        return;
-                    }
-                }
+        Format::Jsonl => send_batches(&mut JsonRecords::new(input), None, batch_size, tx, bytes_read),
+    }
+}
+
+/// Cuts `records` into batches of `batch_size` and sends them; stops early when the pipeline has gone.
+fn send_batches(
+    records: &mut impl RecordSource,
+    columns: Option<Arc<Columns>>,
+    batch_size: usize,
+    tx: &tokio::sync::mpsc::Sender<Result<RawBatch, ImportError>>,
+    bytes_read: &AtomicU64,
+) {
+    let mut index = 0u32;
+    let mut batch = Vec::with_capacity(batch_size);
+    loop {
+        let next = records.next_record();
+        bytes_read.store(records.consumed(), Ordering::Relaxed);
+        let last = match next {
+            Err(err) => {
+                let _ = tx.blocking_send(Err(ImportError::Read(err.to_string())));
+                return;
             }
+            Ok(Some(record)) => {
+                batch.push(record);
+                false
+            }
+            Ok(None) => true,
+        };
+        if batch.len() == batch_size || (last && !batch.is_empty()) {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            if tx.blocking_send(Ok(RawBatch { index, columns: columns.clone(), records: full })).is_err() {
+                return;
+            }
+            index += 1;
+        }
+        if last {
+            return;
         }
     }
 }

@@ -215,32 +215,8 @@ async fn error_report(app: &TestApp, id: Uuid) -> Vec<csv::StringRecord> {
     reader.records().map(|r| r.expect("report row")).collect()
 }
 
-/// Runs each test on SQLite and PostgreSQL with the workers in the app's process.
-macro_rules! both_imports {
-    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($app: TestApp) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(spawn_app_with_workers(Backend::Sqlite, settings(&[])).await.expect("SQLite")).await
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(app) = spawn_app_with_workers(Backend::Postgres, settings(&[])).await {
-                        run(app).await
-                    }
-                }
-            }
-        )*
-    };
-}
-
-both_imports! {
+crate::helpers::both_backends_with_workers! {
+    [];
     async fn the_real_catalogue_with_injected_faults_imports_with_exact_counts(app: TestApp) {
         app.sign_in("importer@example.com").await;
         let rows = real_rows();
@@ -623,25 +599,6 @@ async fn the_rate_limit_holds_per_user_and_across_nodes() {
     assert_eq!(third.status(), 429, "the second node's import counted on the first");
 }
 
-/// `omnisonic worker` as its own process on the app's database (and Redis, when given).
-fn start_worker(database_url: &str, flags: &[String], data_dir: &std::path::Path) -> std::process::Child {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omnisonic"));
-    for var in ["DATABASE_URL", "REDIS_URL", "STORAGE_TYPE", "OMNISONIC_CONFIG", "AUTH_SECRET", "NEXTAUTH_SECRET"] {
-        command.env_remove(var);
-    }
-    command
-        .env("DATABASE_URL", database_url)
-        .env("JOB_LEASE_SECONDS", "3")
-        .env("RUST_LOG", "warn")
-        .args(["--data-dir", data_dir.to_str().expect("utf-8")])
-        .args(flags)
-        .arg("worker")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start omnisonic worker")
-}
-
 /// A 200,000-row import whose worker process is killed (SIGKILL) in the middle; a new worker resumes it from the
 /// batch receipts: every row lands once, the counts are exact, no finding is recorded twice.
 async fn killed_worker_resumes(backend: Backend, redis: Option<String>) {
@@ -666,7 +623,7 @@ async fn killed_worker_resumes(backend: Backend, redis: Option<String>) {
     file.extend_from_slice(b"QZOMN0100000,,nobody,,,\nQZOMN0000005,Synthetic 5 again,Artist 5,,,\n");
     let id = start_import(&app, "text/csv", file).await;
 
-    let mut worker = start_worker(&app.database_url, &flags, data.path());
+    let mut worker = crate::helpers::start_worker(&app.database_url, &flags, data.path());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let job = omnisonic_store::bulk_imports::get_job(&app.db, id).await.expect("job").expect("row");
@@ -688,7 +645,7 @@ async fn killed_worker_resumes(backend: Backend, redis: Option<String>) {
     assert_eq!(count_recordings(&app).await as i64, totals.accepted, "rows and receipts were written together");
     assert!(written.len() < n / 100);
 
-    let mut worker = start_worker(&app.database_url, &flags, data.path());
+    let mut worker = crate::helpers::start_worker(&app.database_url, &flags, data.path());
     let job = wait_for(&app, id).await;
     worker.kill().expect("kill");
     worker.wait().expect("reap");

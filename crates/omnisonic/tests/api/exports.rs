@@ -3,10 +3,7 @@
 //! worker runs in the app's process; on PostgreSQL + Redis + S3 it is a separate `omnisonic worker` process —
 //! which the crash test kills in the middle of an export.
 
-use crate::helpers::{
-    Backend, S3Bucket, TestApp, expect_problem, files_below, settings, shared_data, spawn_app_with,
-    spawn_app_with_workers,
-};
+use crate::helpers::{Backend, S3Bucket, TestApp, expect_problem, files_below, settings, shared_data, spawn_app_with};
 use futures::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -102,7 +99,8 @@ async fn download(app: &TestApp, id: &str) -> Vec<u8> {
     file.bytes().await.expect("bytes").to_vec()
 }
 
-both_exports! {
+crate::helpers::both_backends_with_workers! {
+    [];
     async fn an_export_runs_end_to_end_with_live_progress(app: TestApp) {
         app.sign_in("producer@example.com").await;
         let session = create_session(&app, 44_100).await;
@@ -231,7 +229,8 @@ both_exports! {
     }
 }
 
-both_exports_limited! {
+crate::helpers::both_backends_with_workers! {
+    ["--export-max-duration-seconds", "1"];
     async fn a_mix_longer_than_the_limit_is_refused_when_asked_for(app: TestApp) {
         app.sign_in("long@example.com").await;
         let session = create_session(&app, 44_100).await;
@@ -278,60 +277,6 @@ both_exports_limited! {
         next_event(&mut socket, "export.completed").await;
     }
 }
-
-/// Runs each test on SQLite and PostgreSQL with the export worker in the app's process.
-macro_rules! both_exports {
-    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($app: TestApp) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(spawn_app_with_workers(Backend::Sqlite, settings(&[])).await.expect("SQLite")).await
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(app) = spawn_app_with_workers(Backend::Postgres, settings(&[])).await {
-                        run(app).await
-                    }
-                }
-            }
-        )*
-    };
-}
-use both_exports;
-
-/// Like `both_exports!`, with EXPORT_MAX_DURATION_SECONDS=1.
-macro_rules! both_exports_limited {
-    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($app: TestApp) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let settings = settings(&["--export-max-duration-seconds", "1"]);
-                    run(spawn_app_with_workers(Backend::Sqlite, settings).await.expect("SQLite")).await
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let settings = settings(&["--export-max-duration-seconds", "1"]);
-                    if let Some(app) = spawn_app_with_workers(Backend::Postgres, settings).await {
-                        run(app).await
-                    }
-                }
-            }
-        )*
-    };
-}
-use both_exports_limited;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_realtime_gateway_checks_who_connects() {
@@ -403,25 +348,6 @@ async fn the_realtime_gateway_checks_who_connects() {
     }
 }
 
-/// `omnisonic worker` as its own process on the app's database, Redis and bucket.
-fn start_worker(app: &TestApp, flags: &[String], data_dir: &std::path::Path) -> std::process::Child {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omnisonic"));
-    for var in ["DATABASE_URL", "REDIS_URL", "STORAGE_TYPE", "OMNISONIC_CONFIG", "AUTH_SECRET", "NEXTAUTH_SECRET"] {
-        command.env_remove(var);
-    }
-    command
-        .env("DATABASE_URL", &app.database_url)
-        .env("JOB_LEASE_SECONDS", "3")
-        .env("RUST_LOG", "warn")
-        .args(["--data-dir", data_dir.to_str().expect("utf-8")])
-        .args(flags)
-        .arg("worker")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start omnisonic worker")
-}
-
 /// PostgreSQL + Redis + S3 with web and worker in separate processes; the worker is killed (SIGKILL) in the
 /// middle of an export, and after a restart the export completes exactly once — one file, one completion.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,7 +376,7 @@ async fn a_killed_worker_s_export_completes_exactly_once_after_restart() {
     let id = response.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
     let export_id = Uuid::parse_str(&id).expect("uuid");
 
-    let mut worker = start_worker(&app, &flags, data.path());
+    let mut worker = crate::helpers::start_worker(&app.database_url, &flags, data.path());
     // Progress published by the worker process reaches this process's WebSocket through Redis.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -466,7 +392,7 @@ async fn a_killed_worker_s_export_completes_exactly_once_after_restart() {
     assert_eq!(row.status, "processing", "killed in the middle of the export (progress {})", row.progress);
 
     // A new worker takes the job over once the dead one's lease (3 s) runs out.
-    let mut worker = start_worker(&app, &flags, data.path());
+    let mut worker = crate::helpers::start_worker(&app.database_url, &flags, data.path());
     let completed = next_event(&mut socket, "export.completed").await;
     assert_eq!(completed["data"]["exportId"], id.as_str());
     let row = export_row(&app, &id).await;

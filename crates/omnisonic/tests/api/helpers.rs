@@ -354,6 +354,36 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
+/// Like [`both_backends!`], with the workers running in the app's process (as `omnisonic serve` runs them) and
+/// the given extra flags: `both_backends_with_workers! { ["--flag", "value"]; async fn …(app: TestApp) { … } }`.
+macro_rules! both_backends_with_workers {
+    ($flags:expr; $(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                use $crate::helpers::{Backend, TestApp, settings, spawn_app_with_workers};
+
+                async fn run($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = spawn_app_with_workers(Backend::Sqlite, settings(&$flags)).await;
+                    run(app.expect("SQLite is always available")).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = spawn_app_with_workers(Backend::Postgres, settings(&$flags)).await {
+                        run(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use both_backends_with_workers;
+
 /// Path of the shared real-world test data: `OMNISONIC_SHARED_DATA`, else `../shared/data` beside the checkout.
 pub fn shared_data() -> std::path::PathBuf {
     let path = std::env::var_os("OMNISONIC_SHARED_DATA")
@@ -452,4 +482,23 @@ pub fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// `omnisonic worker` as its own process on the app's database (and Redis, when given).
+pub fn start_worker(database_url: &str, flags: &[String], data_dir: &std::path::Path) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_omnisonic"));
+    for var in ["DATABASE_URL", "REDIS_URL", "STORAGE_TYPE", "OMNISONIC_CONFIG", "AUTH_SECRET", "NEXTAUTH_SECRET"] {
+        command.env_remove(var);
+    }
+    command
+        .env("DATABASE_URL", database_url)
+        .env("JOB_LEASE_SECONDS", "3")
+        .env("RUST_LOG", "warn")
+        .args(["--data-dir", data_dir.to_str().expect("utf-8")])
+        .args(flags)
+        .arg("worker")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start omnisonic worker")
 }
