@@ -43,6 +43,11 @@ impl Status {
             Self::Failed => "failed",
         }
     }
+
+    /// Whether a stored status is final (`completed` or `failed`).
+    pub fn is_finished(status: &str) -> bool {
+        status == Self::Completed.as_str() || status == Self::Failed.as_str()
+    }
 }
 
 /// A job to create.
@@ -332,10 +337,14 @@ pub enum BatchOutcome {
 /// batch's rows and its receipt commit together — a server crash can lose only the last few batches, receipts
 /// included, and a resumed import writes them again — and because the job is marked completed through the main
 /// pool with a synchronous commit, whose flush covers every batch committed before it.
+///
+/// SQLite has one writer: batches written at once queue here for it, in process, instead of spinning in SQLite's
+/// busy handler.
 #[derive(Clone)]
 pub struct BatchWriter {
     db: DatabaseConnection,
     postgres: Option<sea_orm::sqlx::PgPool>,
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl BatchWriter {
@@ -353,7 +362,7 @@ impl BatchWriter {
                 .acquire_timeout(std::time::Duration::from_secs(10))
                 .connect_lazy_with(options)
         });
-        Self { db: db.clone(), postgres }
+        Self { db: db.clone(), postgres, sqlite_writer: Arc::default() }
     }
 
     /// Writes one batch atomically: its recordings (an ISRC already stored is updated, but only where the file
@@ -361,7 +370,10 @@ impl BatchWriter {
     pub async fn write(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
         let result = match &self.postgres {
             Some(pool) => write_batch_postgres(pool, batch).await,
-            None => write_batch_sqlite(&self.db, batch).await,
+            None => {
+                let _turn = self.sqlite_writer.lock().await;
+                write_batch_sqlite(&self.db, batch).await
+            }
         };
         match result {
             Err(StoreError::Conflict { .. }) => Ok(BatchOutcome::AlreadyWritten),

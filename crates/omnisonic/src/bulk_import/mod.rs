@@ -70,7 +70,6 @@ pub async fn run_job(
     let format = Format::parse(&job.format).unwrap_or(Format::Csv);
     let tuning = Tuning { batch_size: usize::try_from(job.batch_size).unwrap_or(100), ..tuning };
     let mut last_saved = Instant::now();
-    let mut pending: Option<Totals> = None;
     let (saves_tx, mut saves_rx) = tokio::sync::mpsc::channel::<Totals>(1);
     // Saving and publishing run beside the pipeline, so a slow save never stalls the writers; only the latest
     // counts matter, so a save that finds the channel full is simply dropped.
@@ -91,12 +90,9 @@ pub async fn run_job(
     };
     let result = pipeline::run(db, job.id, format, input, tuning, |progress| {
         on_progress(progress);
-        pending = Some(progress.totals);
-        if last_saved.elapsed() >= PROGRESS_EVERY
-            && let Some(totals) = pending.take()
-        {
+        if last_saved.elapsed() >= PROGRESS_EVERY {
             last_saved = Instant::now();
-            let _ = saves_tx.try_send(totals);
+            let _ = saves_tx.try_send(progress.totals);
         }
     })
     .await;
@@ -140,7 +136,7 @@ impl BulkImportHandler {
             Ok(None) => return Ok(()),
             Err(err) => return Err(retry("load the job", err)),
         };
-        if job.status == Status::Completed.as_str() || job.status == Status::Failed.as_str() {
+        if Status::is_finished(&job.status) {
             return Ok(());
         }
         let job = store::start(&self.db, job.id).await.map_err(|e| retry("start the job", e))?;

@@ -18,7 +18,6 @@ use omnisonic_domain::catalogue::NewRecording;
 use omnisonic_domain::records::{CsvRecords, JsonRecords, RawRecord, RecordSource};
 use omnisonic_store::bulk_imports::{self, BatchOutcome, BatchWrite, BatchWriter, Totals};
 use omnisonic_store::{DatabaseConnection, StoreError};
-use sea_orm::DbBackend;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,17 +129,15 @@ pub async fn run(
 
     let committed = Committed::default();
     let writer = BatchWriter::new(db, u32::try_from(tuning.concurrency).unwrap_or(10));
-    // SQLite has one writer: batches in flight queue here for it instead of spinning in its busy handler.
-    let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
     // Boxed, not pinned on the stack: dropping it must drop the channel's receiver, or a reader blocked on a
     // full channel would wait forever after a failed write.
     let mut writes = Box::pin(
         planned
             .map(|planned| {
-                let (committed, writer, sqlite_writer) = (committed.clone(), writer.clone(), sqlite_writer.clone());
+                let (committed, writer) = (committed.clone(), writer.clone());
                 async move {
                     let planned = planned?;
-                    write(&writer, sqlite_writer.as_deref(), planned, &committed, tuning.write_attempts).await
+                    write(&writer, planned, &committed, tuning.write_attempts).await
                 }
             })
             .buffer_unordered(tuning.concurrency.max(1)),
@@ -344,7 +341,6 @@ impl Committed {
 /// Stage 4: one batch, after its dependencies, retried on transient errors. `None` when it was already written.
 async fn write(
     writer: &BatchWriter,
-    one_writer: Option<&tokio::sync::Mutex<()>>,
     planned: Planned,
     committed: &Committed,
     attempts: u32,
@@ -360,13 +356,7 @@ async fn write(
     let mut delay = Duration::from_millis(50);
     let mut attempt = 1;
     let outcome = loop {
-        let turn = match one_writer {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
-        let result = writer.write(&write).await;
-        drop(turn);
-        match result {
+        match writer.write(&write).await {
             Ok(outcome) => break outcome,
             Err(err) if attempt < attempts && bulk_imports::is_transient(&err) => {
                 tracing::warn!(error = %err, batch = write.batch_no, attempt, "batch write failed; retrying");

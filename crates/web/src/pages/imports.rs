@@ -42,7 +42,7 @@ impl JobRow {
     }
 
     fn running(&self) -> bool {
-        matches!(self.job.status.as_str(), "pending" | "processing")
+        !store::Status::is_finished(&self.job.status)
     }
 }
 

@@ -84,7 +84,7 @@ pub struct JobProgress {
 
 impl From<&Job> for JobProgress {
     fn from(job: &Job) -> Self {
-        let percent = if job.status == "completed" {
+        let percent = if job.status == store::Status::Completed.as_str() {
             100
         } else if job.total_records > 0 {
             (job.processed_records.saturating_mul(100) / job.total_records).clamp(0, 99) as u8
@@ -551,9 +551,8 @@ pub async fn events(
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     // Read after subscribing, so no update falls between the snapshot and the first message.
     let current = store::get_job(&state.db, job.id).await?.unwrap_or(job);
-    let finished = |status: &str| status == "completed" || status == "failed";
     let first = status_message(&current);
-    let done = finished(&current.status);
+    let done = store::Status::is_finished(&current.status);
     let updates = futures::stream::unfold((subscription, done), move |(mut sub, done)| async move {
         if done {
             return None;
@@ -565,7 +564,7 @@ pub async fn events(
             }
             let ended = serde_json::from_str::<serde_json::Value>(&message)
                 .ok()
-                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(|s| s == "completed" || s == "failed"))
+                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(store::Status::is_finished))
                 .unwrap_or(false);
             return Some((message.to_string(), (sub, ended)));
         }
