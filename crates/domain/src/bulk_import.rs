@@ -259,6 +259,8 @@ fn column_slot(column: Column) -> usize {
 enum DurationValue<'a> {
     Text(&'a str),
     Number(f64),
+    /// A JSON number written with a fraction or an exponent (`0.5`, `1e-400`, which reads as 0.0).
+    NotWhole(f64),
 }
 
 /// One row's fields as text, before validation.
@@ -283,7 +285,7 @@ impl RowFields<'_> {
                 Err(reason) => {
                     let shown = match value {
                         DurationValue::Text(t) => t.to_owned(),
-                        DurationValue::Number(n) => n.to_string(),
+                        DurationValue::Number(n) | DurationValue::NotWhole(n) => n.to_string(),
                     };
                     issues.push(Issue::error(line, Some("duration"), shown.as_bytes(), reason));
                     None
@@ -325,33 +327,46 @@ impl RowFields<'_> {
     }
 }
 
-/// A length in whole seconds from `215`, `215.4` (rounded), `3:35` or `1:02:03`.
+/// A length in whole seconds from `215`, `3:35` or `1:02:03` (minutes and seconds below 60 after the first
+/// part), or a JSON number that is a whole number. Fractions are refused rather than rounded: the documented
+/// formats have none, and `1e-400` silently becoming 0 s hides a broken export.
 fn parse_duration(value: DurationValue<'_>) -> Result<i64, String> {
     let max = crate::catalogue::MAX_DURATION_SECONDS;
     let out_of_range = || format!("must be between 0 and {max} seconds");
-    let seconds = match value {
-        DurationValue::Number(n) => n,
+    let not_a_duration = |shown: &str| format!("{shown:?} is not a duration (whole seconds, m:ss or h:mm:ss)");
+    let seconds: i64 = match value {
+        DurationValue::NotWhole(n) => return Err(not_a_duration(&n.to_string())),
+        DurationValue::Number(n) => {
+            if !n.is_finite() || n.fract() != 0.0 {
+                return Err(not_a_duration(&n.to_string()));
+            }
+            if n < 0.0 || n > max as f64 {
+                return Err(out_of_range());
+            }
+            n as i64
+        }
         DurationValue::Text(text) => {
             let text = text.trim();
-            if text.contains(':') {
-                let mut total: i64 = 0;
-                let parts: Vec<&str> = text.split(':').collect();
-                if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-                    return Err(format!("{text:?} is not a duration (seconds, m:ss or h:mm:ss)"));
-                }
-                for part in parts {
-                    total = total.saturating_mul(60).saturating_add(part.parse::<i64>().map_err(|_| out_of_range())?);
-                }
-                total as f64
-            } else {
-                text.parse::<f64>().map_err(|_| format!("{text:?} is not a duration (seconds, m:ss or h:mm:ss)"))?
+            let parts: Vec<&str> = text.split(':').collect();
+            let digits = |p: &&str| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit());
+            if parts.len() > 3 || !parts.iter().all(digits) {
+                return Err(not_a_duration(text));
             }
+            let mut total: i64 = 0;
+            for (i, part) in parts.iter().enumerate() {
+                let value: i64 = part.parse().map_err(|_| out_of_range())?;
+                if i > 0 && (value >= 60 || part.len() != 2) {
+                    return Err(not_a_duration(text));
+                }
+                total = total.saturating_mul(60).saturating_add(value);
+            }
+            total
         }
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > max as f64 {
+    if !(0..=max).contains(&seconds) {
         return Err(out_of_range());
     }
-    Ok(seconds.round() as i64)
+    Ok(seconds)
 }
 
 /// Validates one JSON Lines record that is on `line`: an object whose keys are matched ignoring case;
@@ -410,7 +425,10 @@ pub fn json_record(line: u64, bytes: &[u8]) -> Result<NewRecording, Vec<Issue>> 
         return Err(issues);
     }
     let duration = match found[column_slot(Column::Duration)] {
-        Some(serde_json::Value::Number(n)) => n.as_f64().map(DurationValue::Number),
+        Some(serde_json::Value::Number(n)) => match n.as_i64() {
+            Some(whole) => Some(DurationValue::Number(whole as f64)),
+            None => n.as_f64().map(DurationValue::NotWhole),
+        },
         _ => duration_text.as_deref().map(DurationValue::Text),
     };
     RowFields {
@@ -482,19 +500,31 @@ mod tests {
 
     #[test]
     fn durations_in_every_spelling() {
-        for (text, seconds) in [("215", 215), ("215.4", 215), ("3:35", 215), ("1:02:03", 3723), ("0", 0)] {
+        for (text, seconds) in [("215", 215), (" 3:35 ", 215), ("1:02:03", 3723), ("0", 0), ("0:00", 0)] {
             assert_eq!(parse_duration(DurationValue::Text(text)), Ok(seconds), "{text}");
         }
-        for bad in ["-1", "abc", "1:", "86401", "1:2:3:4"] {
+        for bad in ["-1", "abc", "1:", "86401", "1:2:3:4", "1.5", "215.4", "3:75", "1:5", "1e3", "+5"] {
             assert!(parse_duration(DurationValue::Text(bad)).is_err(), "{bad}");
+        }
+        for (number, seconds) in [(235.0, Ok(235)), (0.0, Ok(0))] {
+            assert_eq!(parse_duration(DurationValue::Number(number)), seconds);
+        }
+        for bad in [0.5, 235.2, 1e-300, -1.0, f64::INFINITY, 1e20] {
+            assert!(parse_duration(DurationValue::Number(bad)).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn json_lines_take_any_key_case_and_numeric_durations() {
-        let ok = json_record(1, br#"{"ISRC":"USRC11301176","Title":"2 On","artist":"Tinashe","duration":235.2}"#)
+        let ok = json_record(1, br#"{"ISRC":"USRC11301176","Title":"2 On","artist":"Tinashe","duration":235}"#)
             .expect("valid");
         assert_eq!(ok.duration_seconds, Some(235));
+        for number in ["0.5", "235.0", "1e-400", "2e2"] {
+            let fraction =
+                format!(r#"{{"isrc":"USRC11301176","title":"2 On","artist":"Tinashe","duration":{number}}}"#);
+            let refused = json_record(1, fraction.as_bytes()).expect_err("not whole seconds");
+            assert_eq!(refused[0].column.as_deref(), Some("duration"), "{number}");
+        }
         let missing = json_record(2, br#"{"isrc":"USRC11301176","title":"2 On"}"#).expect_err("no artist");
         assert_eq!(missing[0].column.as_deref(), Some("artist"));
         let broken = json_record(3, br#"{"isrc":"USRC1130"#).expect_err("broken");

@@ -104,15 +104,31 @@ impl RecordingInput {
     }
 }
 
+/// The earliest release year accepted (sound recording began in the 1860s).
+pub const MIN_RELEASE_YEAR: i32 = 1860;
+/// The latest release year accepted.
+pub const MAX_RELEASE_YEAR: i32 = 2100;
+
 /// Parses a release date: a full `YYYY-MM-DD`, or a bare year (`2014`) or month (`2014-07`) as catalogues often
-/// carry, which mean the first day of that period.
+/// carry, which mean the first day of that period. Exactly these shapes, with four-digit years from
+/// [`MIN_RELEASE_YEAR`] to [`MAX_RELEASE_YEAR`]: chrono alone also reads `-0001-01-01`, `0000` and `+2014-01-01`.
 pub fn parse_release_date(s: &str) -> Result<NaiveDate, String> {
+    let shape_ok = matches!(s.len(), 4 | 7 | 10)
+        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
     let full = match s.len() {
         4 => format!("{s}-01-01"),
         7 => format!("{s}-01"),
         _ => s.to_owned(),
     };
-    NaiveDate::parse_from_str(&full, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    let date = NaiveDate::parse_from_str(&full, "%Y-%m-%d")
+        .ok()
+        .filter(|_| shape_ok)
+        .ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)"))?;
+    let year = chrono::Datelike::year(&date);
+    if !(MIN_RELEASE_YEAR..=MAX_RELEASE_YEAR).contains(&year) {
+        return Err(format!("{s:?} is outside the years {MIN_RELEASE_YEAR}–{MAX_RELEASE_YEAR}"));
+    }
+    Ok(date)
 }
 
 /// A work as received from a client, before validation.
@@ -193,6 +209,27 @@ mod tests {
         assert_eq!(rec.isrc.as_str(), "USRC11301176");
         assert_eq!(rec.title, "2 On");
         assert_eq!(rec.released_at, NaiveDate::from_ymd_opt(2014, 1, 1));
+    }
+
+    #[test]
+    fn release_dates_are_refused_outside_their_shapes_and_years() {
+        for (text, ymd) in [
+            ("2014", (2014, 1, 1)),
+            ("2014-07", (2014, 7, 1)),
+            ("1860-01-01", (1860, 1, 1)),
+            ("2100-12-31", (2100, 12, 31)),
+        ] {
+            assert_eq!(
+                parse_release_date(text),
+                Ok(NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2).expect("date")),
+                "{text}"
+            );
+        }
+        for bad in
+            ["-0001-01-01", "0000", "+2014-01-01", "1859-12-31", "2101", "14-01-01", "2014-1-1", "2014/01/01", " 2014"]
+        {
+            assert!(parse_release_date(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -37,6 +37,10 @@ use serde_json::{Value, json};
 const SOURCE: &str = "DDEX ERN 3.4.1";
 /// The root element of every accepted message.
 const ROOT: &str = "NewReleaseMessage";
+/// The longest text one element may hold, in bytes.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// The deepest elements may nest (real messages nest about eight levels).
+pub const MAX_DEPTH: usize = 64;
 /// The DDEX territory code that means "every territory".
 const WORLDWIDE: &str = "Worldwide";
 
@@ -141,6 +145,16 @@ pub enum ErnError {
         /// The text as written.
         value: String,
     },
+    /// An element's text is longer than [`MAX_TEXT_BYTES`] (no field of a real message comes close; a 50 MB title
+    /// would otherwise be copied into every grant).
+    #[error("the text of <{element}> is longer than {MAX_TEXT_BYTES} bytes")]
+    TooLong {
+        /// The element's local name.
+        element: String,
+    },
+    /// Elements nest deeper than [`MAX_DEPTH`].
+    #[error("elements nest deeper than {MAX_DEPTH} levels")]
+    TooDeep,
     /// A `Duration` is not an ISO 8601 duration of days, hours, minutes and seconds.
     #[error("invalid duration {value:?}")]
     BadDuration {
@@ -513,20 +527,20 @@ impl Parser {
                 Event::End(_) => self.end()?,
                 Event::Text(text) => {
                     let text = text.xml10_content().map_err(|error| xml_error(&error, position))?;
-                    self.text.push_str(&text);
+                    self.push_text(&text)?;
                 }
                 Event::CData(data) => {
                     let data = data.xml10_content().map_err(|error| xml_error(&error, position))?;
-                    self.text.push_str(&data);
+                    self.push_text(&data)?;
                 }
                 Event::GeneralRef(reference) => {
                     if let Some(ch) = reference.resolve_char_ref().map_err(|error| xml_error(&error, position))? {
-                        self.text.push(ch);
+                        self.push_text(ch.encode_utf8(&mut [0; 4]))?;
                     } else {
                         let name = reference.xml10_content().map_err(|error| xml_error(&error, position))?;
                         let resolved = quick_xml::escape::resolve_predefined_entity(&name)
                             .ok_or_else(|| ErnError::Xml(format!("unknown entity &{name}; before byte {position}")))?;
-                        self.text.push_str(resolved);
+                        self.push_text(resolved)?;
                     }
                 }
                 Event::Eof => {
@@ -542,6 +556,15 @@ impl Parser {
             return Err(ErnError::Xml("document has no root element".to_owned()));
         }
         self.finish()
+    }
+
+    /// Appends to the open element's text, within [`MAX_TEXT_BYTES`] (checked before the text is copied).
+    fn push_text(&mut self, text: &str) -> Result<(), ErnError> {
+        if self.text.len().saturating_add(text.len()) > MAX_TEXT_BYTES {
+            return Err(ErnError::TooLong { element: self.path.last().cloned().unwrap_or_default() });
+        }
+        self.text.push_str(text);
+        Ok(())
     }
 
     /// Whether the open elements below the root are exactly `prefix` followed by `rest`.
@@ -560,6 +583,9 @@ impl Parser {
             }
             self.seen_root = true;
             check_root(element, &local)?;
+        }
+        if self.path.len() >= MAX_DEPTH {
+            return Err(ErnError::TooDeep);
         }
         self.path.push(local);
         self.text.clear();
@@ -931,6 +957,25 @@ mod tests {
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
+    }
+
+    #[test]
+    fn text_and_nesting_are_bounded_while_parsing() {
+        let xml = real_xml();
+        let at = xml.find("<TitleText>").expect("a title") + "<TitleText>".len();
+        let end = at + xml[at..].find("</TitleText>").expect("its end");
+        let fits = format!("{}{}{}", &xml[..at], "é".repeat(MAX_TEXT_BYTES / 2), &xml[end..]);
+        assert!(parse(&fits).is_ok(), "a title of exactly the limit is read");
+        let long = format!("{}{}{}", &xml[..at], "x".repeat(MAX_TEXT_BYTES + 1), &xml[end..]);
+        assert_eq!(parse(&long), Err(ErnError::TooLong { element: "TitleText".to_owned() }));
+        let by_entities = format!("{}{}{}", &xml[..at], "&amp;".repeat(MAX_TEXT_BYTES + 1), &xml[end..]);
+        assert!(matches!(parse(&by_entities), Err(ErnError::TooLong { .. })));
+        let deep = format!(
+            r#"<ernm:NewReleaseMessage xmlns:ernm="http://ddex.net/xml/ern/341">{}{}</ernm:NewReleaseMessage>"#,
+            "<a>".repeat(MAX_DEPTH),
+            "</a>".repeat(MAX_DEPTH)
+        );
+        assert_eq!(parse(&deep), Err(ErnError::TooDeep));
     }
 
     /// A minimal message with one recording (A1, ISRC `USAAA0000001`) in release R1, and the given deals.

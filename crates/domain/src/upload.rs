@@ -33,11 +33,17 @@ pub fn sniff(head: &[u8]) -> Option<(MediaKind, &'static str)> {
     Some((kind, found.mime_type()))
 }
 
-/// The original name made safe to keep and show: path parts dropped, control characters removed, trimmed, cut to
-/// [`MAX_FILE_NAME_CHARS`]. Never used to build a storage key.
+/// Whether `c` changes the direction text is shown in (the Unicode bidirectional controls). In a file name,
+/// U+202E makes `"\u{202e}vaw.exe"` display as `exe.wav`.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The original name made safe to keep and show: path parts dropped, control characters (bidirectional controls
+/// included) removed, trimmed, cut to [`MAX_FILE_NAME_CHARS`]. Never used to build a storage key.
 pub fn display_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect();
     let trimmed = cleaned.trim().trim_matches('.');
     let name: String = trimmed.chars().take(MAX_FILE_NAME_CHARS).collect();
     if name.is_empty() { "upload".to_owned() } else { name }
@@ -63,6 +69,9 @@ mod tests {
         assert_eq!(display_name("../../etc/passwd"), "passwd");
         assert_eq!(display_name("C:\\Users\\x\\beat.wav"), "beat.wav");
         assert_eq!(display_name("a\0b\nc.wav"), "abc.wav");
+        assert_eq!(display_name("\u{202e}vaw.exe"), "vaw.exe", "a right-to-left override cannot disguise .exe");
+        assert_eq!(display_name("x\u{2066}y\u{2069}\u{200f}.wav"), "xy.wav");
+        assert_eq!(display_name("שיר.wav"), "שיר.wav", "right-to-left letters stay");
         assert_eq!(display_name(".."), "upload");
         assert_eq!(display_name(&"x".repeat(300)).chars().count(), MAX_FILE_NAME_CHARS);
     }

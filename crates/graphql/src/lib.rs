@@ -6,6 +6,7 @@
 
 mod error;
 pub mod events;
+pub mod limits;
 pub mod loaders;
 mod mutation;
 mod query;
@@ -34,16 +35,24 @@ pub type OmnisonicSchema = Schema<Query, mutation::Mutation, subscription::Subsc
 pub const MAX_DEPTH: usize = 12;
 /// Largest complexity a query may have; a list field counts its children once per requested item.
 pub const MAX_COMPLEXITY: usize = 5_000;
+/// What a field that scans a table (a substring search, a checkpoint verification) adds to the complexity:
+/// a few of them fit in [`MAX_COMPLEXITY`], a thousand aliases of one do not.
+pub const SCAN_COST: usize = 1_000;
 /// Most items one page of a connection may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// Builds the schema; `db` serves every resolver and `pubsub` carries change events to subscriptions.
+///
+/// GraphQL's root fields in flight across all requests may hold at most half of `db`'s pool (see
+/// [`limits`]), so the rest stays for pages, health checks and workers whatever GraphQL clients send.
 pub fn build_schema(db: DatabaseConnection, pubsub: events::Events) -> OmnisonicSchema {
+    let shared_root_fields = usize::try_from(omnisonic_store::max_connections(&db) / 2).unwrap_or(1);
     Schema::build(Query::default(), mutation::Mutation, subscription::Subscription)
         .data(db)
         .data(pubsub)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits::RequestLimits::new(shared_root_fields))
         .finish()
 }
 

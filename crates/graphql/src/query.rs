@@ -1,9 +1,9 @@
 //! The root `Query` type.
 
-use crate::MAX_PAGE_SIZE;
 use crate::error::{bad_input, from_store};
 use crate::loaders::{Wanted, prefetch_for_recordings, prefetch_for_works};
 use crate::types::{Party, Recording, Work, load_err, loader};
+use crate::{MAX_PAGE_SIZE, SCAN_COST};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 use omnisonic_domain::Isrc;
@@ -69,7 +69,10 @@ impl CatalogueQuery {
     }
 
     /// Works in creation order, optionally filtered by a title substring.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_PAGE_SIZE) as usize * child_complexity")]
+    ///
+    /// A substring search scans the table, so it costs [`SCAN_COST`] on top of the page.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_PAGE_SIZE) as usize * child_complexity \
+        + if search.is_some() { SCAN_COST } else { 0 }")]
     async fn works(
         &self,
         ctx: &Context<'_>,
@@ -105,7 +108,10 @@ impl CatalogueQuery {
     }
 
     /// Recordings in creation order, filtered by artist, genre and title.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_PAGE_SIZE) as usize * child_complexity")]
+    ///
+    /// Artist and title are substring searches that scan the table: each costs [`SCAN_COST`] on top of the page.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_PAGE_SIZE) as usize * child_complexity \
+        + if search.is_some() { SCAN_COST } else { 0 } + if artist.is_some() { SCAN_COST } else { 0 }")]
     async fn recordings(
         &self,
         ctx: &Context<'_>,

@@ -132,7 +132,8 @@ impl RightsQuery {
     }
 
     /// Checks a closed cycle's checkpoint against its entries as they are now; null while the cycle is open
-    /// (accountants only).
+    /// (accountants only). It reads every entry of the cycle, so it costs [`crate::SCAN_COST`].
+    #[graphql(complexity = "crate::SCAN_COST + child_complexity")]
     async fn verify_checkpoint(&self, ctx: &Context<'_>, cycle_id: ID) -> Result<Option<CheckpointVerification>> {
         require_role(ctx, StaffRole::Accountant).await?;
         let cycle_id = parse_id("cycleId", &cycle_id)?;

@@ -209,6 +209,11 @@ impl StreamDecoder {
                 }
                 other => MixError::corrupt(track, other.to_string()),
             })?;
+        // Checked before anything is sized by these numbers (the resampler's blocks grow with the rate).
+        let channels = params.channels.as_ref().map(|c| c.count());
+        if let Some(problem) = crate::probe::check_audio_params(params.sample_rate, channels, params.bits_per_sample) {
+            return Err(MixError::unsupported(track, problem));
+        }
         let Some(sample_rate) = params.sample_rate.filter(|r| *r > 0) else {
             return Err(MixError::corrupt(track, "the stream has no sample rate"));
         };

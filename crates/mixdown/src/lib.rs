@@ -72,7 +72,10 @@ use std::path::PathBuf;
 pub use engine::{mix, mix_length_frames};
 pub use error::MixError;
 pub use limiter::CEILING;
-pub use probe::{ProbeInfo, StreamInfo, probe};
+pub use probe::{
+    MAX_BITS_PER_SAMPLE, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, ProbeInfo, StreamInfo, check_audio_params,
+    probe,
+};
 
 /// One track of a session to mix.
 #[derive(Debug, Clone, PartialEq)]

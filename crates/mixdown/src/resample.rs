@@ -28,6 +28,11 @@ pub(crate) struct StreamResampler {
 impl StreamResampler {
     /// A resampler from `in_rate` to `out_rate` Hz.
     pub(crate) fn new(in_rate: u32, out_rate: u32, track: &str) -> Result<Self, MixError> {
+        // The FFT blocks are `rate / gcd` frames long: only bounded rates keep the memory bounded.
+        let bounded = crate::MIN_SAMPLE_RATE..=crate::MAX_SAMPLE_RATE;
+        if !bounded.contains(&in_rate) || !(1..=crate::MAX_SAMPLE_RATE).contains(&out_rate) {
+            return Err(MixError::unsupported(track, format!("sample rate conversion {in_rate} → {out_rate} Hz")));
+        }
         let resampler =
             Fft::<f32>::new(in_rate as usize, out_rate as usize, CHUNK, 2, FixedSync::Input).map_err(|e| {
                 MixError::unsupported(track, format!("sample rate conversion {in_rate} → {out_rate} Hz: {e}"))

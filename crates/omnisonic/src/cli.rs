@@ -302,7 +302,9 @@ impl Cli {
             Command::User(command) => {
                 let db = startup::connect(&settings).await?;
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
-                users::run(&db, command).await
+                // Disabling a user tells the servers (through Redis, when configured) to close their sockets.
+                let pubsub = startup::connect_pubsub(&settings).await?;
+                users::run(&db, &pubsub, command).await
             }
             Command::ImportErn { file } => {
                 let db = startup::connect(&settings).await?;

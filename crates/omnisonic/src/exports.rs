@@ -162,9 +162,20 @@ impl ExportHandler {
             })
         };
         tokio::pin!(mixing);
+        // The mix checks the deadline and the cancel flag between blocks; this also stops waiting for a mix that
+        // reports no block at all (a decoder stuck inside one packet), so the job ends on time either way.
+        let overdue = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+        tokio::pin!(overdue);
         let report = loop {
             tokio::select! {
                 finished = &mut mixing => break finished,
+                () = &mut overdue => {
+                    cancel.store(true, Ordering::Relaxed);
+                    return Err(JobError::Fail(format!(
+                        "the export ran longer than {} seconds (EXPORT_MAX_DURATION_SECONDS) and was stopped",
+                        self.max_duration.as_secs()
+                    )));
+                }
                 changed = progress_rx.changed() => {
                     if changed.is_err() {
                         continue;

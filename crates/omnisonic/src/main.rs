@@ -24,7 +24,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli.run()) {
+    let outcome = runtime.block_on(cli.run());
+    // Blocking threads (a mix, a probe) check their cancel flags between blocks; do not wait on one forever at
+    // exit, or SIGTERM would never end the process.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("omnisonic: {err:#}");

@@ -12,12 +12,16 @@ use omnisonic_store::entities::user;
 use std::io::BufRead;
 
 /// Runs one `user` subcommand.
-pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
+pub async fn run(
+    db: &DatabaseConnection,
+    pubsub: &omnisonic_platform::PubSub,
+    command: UserCommand,
+) -> anyhow::Result<()> {
     match command {
         UserCommand::Create { email, name, password_stdin } => create(db, &email, name, password_stdin).await,
         UserCommand::List => list(db).await,
-        UserCommand::Disable { user } => set_disabled(db, &user, true).await,
-        UserCommand::Enable { user } => set_disabled(db, &user, false).await,
+        UserCommand::Disable { user } => set_disabled(db, pubsub, &user, true).await,
+        UserCommand::Enable { user } => set_disabled(db, pubsub, &user, false).await,
         UserCommand::Grant { user, role } => set_role(db, &user, &role, true).await,
         UserCommand::Revoke { user, role } => set_role(db, &user, &role, false).await,
     }
@@ -92,9 +96,17 @@ async fn list(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn set_disabled(db: &DatabaseConnection, who: &str, disabled: bool) -> anyhow::Result<()> {
+async fn set_disabled(
+    db: &DatabaseConnection,
+    pubsub: &omnisonic_platform::PubSub,
+    who: &str,
+    disabled: bool,
+) -> anyhow::Result<()> {
     let user = find(db, who).await?;
     store::set_user_disabled(db, user.id, disabled).await?;
+    if disabled {
+        omnisonic_web::auth::revocation::announce(pubsub, user.id).await;
+    }
     let label = user.email.as_deref().unwrap_or(who);
     if disabled {
         println!("disabled {label}: their sign-ins have ended");

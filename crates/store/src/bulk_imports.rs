@@ -104,6 +104,11 @@ pub async fn get_job(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Job>,
     Ok(bulk_import_job::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The job whose uploaded file is stored under `key`.
+pub async fn job_by_file_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Job>, StoreError> {
+    Ok(bulk_import_job::Entity::find().filter(bulk_import_job::Column::FileKey.eq(key)).one(db).await?)
+}
+
 /// A user's latest jobs, newest first.
 pub async fn jobs_of(db: &impl ConnectionTrait, user_id: Uuid, limit: u64) -> Result<Vec<Job>, StoreError> {
     Ok(bulk_import_job::Entity::find()

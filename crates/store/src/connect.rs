@@ -51,6 +51,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 StoreError::Database(sea_orm::DbErr::Custom(format!("create {}: {e}", parent.display())))
             })?;
         }
+        if let Some(path) = sqlite_path(url) {
+            create_private(std::path::Path::new(path))
+                .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(format!("create {path}: {e}"))))?;
+        }
         options.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -60,6 +64,29 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         });
     }
     Ok(Database::connect(options).await?)
+}
+
+/// The most connections `db`'s pool may open.
+pub fn max_connections(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => db.get_sqlite_connection_pool().options().get_max_connections(),
+        sea_orm::DbBackend::Postgres => db.get_postgres_connection_pool().options().get_max_connections(),
+        _ => 1,
+    }
+}
+
+/// Creates the database file readable by its owner only (it holds password hashes and sign-in sessions), unless
+/// it exists. SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -89,6 +116,20 @@ mod tests {
         assert_eq!(Backend::from_url("postgresql://u@h/db").ok(), Some(Backend::Postgres));
         let err = Backend::from_url("mysql://u@h/db").expect_err("unsupported");
         assert!(err.to_string().contains("\"mysql\""), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("data").join("omnisonic.db");
+        let db = connect(&format!("sqlite://{}", path.display()), 1).await.expect("connect");
+        migrate(&db).await.expect("migrate");
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            let mode = std::fs::metadata(&file).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
     }
 
     #[test]

@@ -19,6 +19,6 @@ pub mod migration;
 pub mod studio;
 pub mod uploads;
 
-pub use connect::{Backend, connect, migrate, ping};
+pub use connect::{Backend, connect, max_connections, migrate, ping};
 pub use error::StoreError;
 pub use sea_orm::DatabaseConnection;

@@ -45,9 +45,11 @@ pub async fn probe_upload(state: &AppState, upload: &upload::Model) -> Result<Ve
         Err(err) if err.is_input_error() => return Err(ProbeFailure::NotAudio(reason(&err))),
         Err(err) => return Err(ProbeFailure::Internal(err.to_string())),
     };
-    let streams: Vec<StreamInfo> = info.streams.iter().filter(|s| s.decodable).cloned().collect();
+    let streams: Vec<StreamInfo> =
+        info.streams.iter().filter(|s| s.decodable && s.unplayable().is_none()).cloned().collect();
     if streams.is_empty() {
         return Err(ProbeFailure::NotAudio(match info.streams.first() {
+            Some(stream) if stream.decodable => stream.unplayable().unwrap_or_else(|| "it cannot be mixed".to_owned()),
             Some(stream) => format!(
                 "its audio is {}, which cannot be mixed (WAV, AIFF, FLAC, MP3, AAC and Ogg Vorbis can)",
                 stream.codec

@@ -81,12 +81,13 @@ async fn upgrade(
     };
     let ws = ws.protocols([SUBPROTOCOL]);
     let speaks_protocol = ws.selected_protocol().is_some();
+    let sign_in = viewer.signed_in.as_ref().map(|s| crate::auth::revocation::SignIn::of(&viewer.session, s));
     let session = viewer.signed_in.map(|s| (s.user.id, s.csrf));
     // Small buffers: a subscriber mostly idles, and ten thousand of them must not each hold 256 KiB of defaults.
     let ws = ws.read_buffer_size(8 * 1024).write_buffer_size(0);
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |mut socket| async move {
         if speaks_protocol {
-            serve(socket, state, session).await;
+            serve(socket, state, session, sign_in).await;
         } else {
             close_with(&mut socket, close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable").await;
         }
@@ -164,7 +165,12 @@ async fn still_allowed(state: &AppState, actor: Actor) -> bool {
 }
 
 /// Runs one connection until it closes.
-async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uuid, String)>) {
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    session: Option<(uuid::Uuid, String)>,
+    sign_in: Option<crate::auth::revocation::SignIn>,
+) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let link = Link { out: out_tx, too_slow: std::sync::Arc::new(tokio::sync::Notify::new()) };
     let mut operations: HashMap<String, Operation> = HashMap::new();
@@ -178,8 +184,20 @@ async fn serve(mut socket: WebSocket, state: AppState, session: Option<(uuid::Uu
     let too_slow = too_slow.notified();
     tokio::pin!(too_slow);
 
+    // A connection acting as its user closes when that sign-in ends (sign-out, user disabled).
+    let signed_out = async {
+        match &sign_in {
+            Some(sign_in) => sign_in.ended(&state).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(signed_out);
+
     let outcome: Option<(u16, String)> = loop {
         tokio::select! {
+            () = &mut signed_out, if actor.is_some_and(|a| a.0.is_some()) => {
+                break Some((close::FORBIDDEN, "Forbidden: the sign-in has ended".into()));
+            }
             () = &mut init_deadline, if actor.is_none() => {
                 break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
             }

@@ -100,6 +100,7 @@ fn with_middleware(state: AppState, routes: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn(auth::csrf::verify))
         .layer(sessions)
         .layer(axum::middleware::from_fn(auth::no_store_with_session))
+        .layer(axum::middleware::from_fn(auth::drop_unreadable_cookies))
         .with_state(state);
     telemetry::apply(app)
 }

@@ -12,7 +12,11 @@
 //! Rooms are pub/sub channels (`session:<id>`), so an event published by a worker in another process reaches every
 //! socket on every web node when pub/sub runs on Redis.
 //!
-//! Limits: who may join is checked per room (anyone signed in may view a session, as on the pages); at most
+//! Who sees what: anyone signed in may join a session's room (as anyone may view it on the pages), but only the
+//! session's owner receives its `export.*` events, and presence shows display names, never email addresses. A
+//! socket closes (code 4401) when the sign-in it was opened with ends: sign-out or the user being disabled.
+//!
+//! Limits: who may join is checked per room; at most
 //! [`MAX_ROOMS`] rooms per connection; the server pings every [`PING_EVERY`] and drops a client silent for
 //! [`IDLE_LIMIT`]; each connection has an outbound queue of [`OUTBOUND_QUEUE`] messages, and a client too slow to
 //! drain it is disconnected (close code 1008) rather than buffered without bound. The upgrade request must come
@@ -94,7 +98,12 @@ async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return (StatusCode::UPGRADE_REQUIRED, rejection.body_text()).into_response(),
     };
-    let client = Client { connection_id: Uuid::now_v7(), user_id: me.user.id, name: me.display_name() };
+    let client = Client {
+        connection_id: Uuid::now_v7(),
+        user_id: me.user.id,
+        name: me.public_name(),
+        sign_in: crate::auth::revocation::SignIn::of(&viewer.session, &me),
+    };
     let first_room = query.session;
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve(socket, state, client, first_room))
 }
@@ -124,7 +133,10 @@ fn same_origin(origin: &str, public_url: &str) -> bool {
 struct Client {
     connection_id: Uuid,
     user_id: Uuid,
+    /// What others in a room see: the display name, never the email address.
     name: String,
+    /// The sign-in this socket rides on: when it ends (sign-out, user disabled), the socket closes.
+    sign_in: crate::auth::revocation::SignIn,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,8 +182,13 @@ async fn serve(socket: WebSocket, state: AppState, client: Client, first_room: O
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut last_heard = tokio::time::Instant::now();
+    let ended = client.sign_in.ended(&state);
+    tokio::pin!(ended);
     let close = loop {
         tokio::select! {
+            () = &mut ended => {
+                break Some(CloseFrame { code: 4401, reason: Utf8Bytes::from_static("signed out") });
+            }
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break None };
                 last_heard = tokio::time::Instant::now();
@@ -304,8 +321,8 @@ async fn join(
         return;
     }
     // Anyone signed in may view a session (as on the pages); it must exist.
-    match omnisonic_store::studio::get_session(&state.db, room).await {
-        Ok(_) => {}
+    let owner = match omnisonic_store::studio::get_session(&state.db, room).await {
+        Ok(session) => session.user_id == client.user_id,
         Err(omnisonic_store::StoreError::NotFound { .. }) => {
             let _ = out.try_send(error_message("not_found", format!("no studio session {room}")));
             return;
@@ -315,7 +332,7 @@ async fn join(
             let _ = out.try_send(error_message("unavailable", "try again"));
             return;
         }
-    }
+    };
     let subscription = match state.background.pubsub.subscribe_confirmed(&session_channel(room)).await {
         Ok(subscription) => subscription,
         Err(err) => {
@@ -324,23 +341,35 @@ async fn join(
             return;
         }
     };
-    let task = tokio::spawn(forward(subscription, state.clone(), client.clone(), room, out.clone(), stop.clone()));
+    let task =
+        tokio::spawn(forward(subscription, state.clone(), client.clone(), room, owner, out.clone(), stop.clone()));
     rooms.insert(room, task);
     let _ = out.try_send(reply("joined", serde_json::json!({ "sessionId": room })));
     announce(state, client, room, "join").await;
 }
 
-/// Forwards a room's messages to the client's queue; answers other connections' presence joins.
+/// Whether a room message is about the session's exports, which only the owner sees (the page hides them from
+/// everyone else too).
+fn owner_only(message: &str) -> bool {
+    message.starts_with(r#"{"type":"export."#)
+        || (message.contains("\"export.")
+            && serde_json::from_str::<serde_json::Value>(message)
+                .is_ok_and(|v| v["type"].as_str().is_some_and(|t| t.starts_with("export."))))
+}
+
+/// Forwards a room's messages to the client's queue; answers other connections' presence joins. Export events
+/// reach the session's owner only.
 async fn forward(
     mut subscription: omnisonic_platform::Subscription,
     state: AppState,
     client: Client,
     room: Uuid,
+    owner: bool,
     out: mpsc::Sender<Message>,
     stop: mpsc::Sender<Stop>,
 ) {
     while let Some(message) = subscription.recv().await {
-        if &*message == omnisonic_platform::pubsub::PROBE {
+        if &*message == omnisonic_platform::pubsub::PROBE || (!owner && owner_only(&message)) {
             continue;
         }
         if message.contains("\"presence\"")

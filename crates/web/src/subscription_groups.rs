@@ -134,7 +134,7 @@ impl SubscriptionGroups {
 
 /// The key a request groups under, or `None` when it is not a subscription we can share.
 fn key_for(request: &async_graphql::Request, actor: Actor) -> Option<GroupKey> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let document = omnisonic_graphql::limits::parse_document(&request.query).ok()?;
     let operation = match (&document.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => &op.node,
         (DocumentOperations::Multiple(ops), Some(name)) => &ops.get(name)?.node,

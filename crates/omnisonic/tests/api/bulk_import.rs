@@ -169,7 +169,7 @@ async fn post_file(app: &TestApp, content_type: &str, body: Vec<u8>) -> reqwest:
     app.browser.with_csrf_header(request).send().await.expect("POST /ingest/isrc/bulk")
 }
 
-async fn start_import(app: &TestApp, content_type: &str, body: Vec<u8>) -> Uuid {
+pub(crate) async fn start_import(app: &TestApp, content_type: &str, body: Vec<u8>) -> Uuid {
     let response = post_file(app, content_type, body).await;
     assert_eq!(response.status(), 202, "{:?}", response.text().await);
     let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -179,7 +179,7 @@ async fn start_import(app: &TestApp, content_type: &str, body: Vec<u8>) -> Uuid 
     Uuid::parse_str(&id).expect("uuid")
 }
 
-async fn status(app: &TestApp, id: Uuid) -> serde_json::Value {
+pub(crate) async fn status(app: &TestApp, id: Uuid) -> serde_json::Value {
     let response = app.browser.client.get(app.url(&format!("/ingest/isrc/bulk/{id}"))).send().await.expect("status");
     assert_eq!(response.status(), 200);
     response.json().await.expect("status json")

@@ -10,10 +10,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A stereo 16-bit WAV: a sine of `freq` Hz on the left, `freq * 1.5` on the right, at -12 dBFS.
-fn stereo_wav(seconds: f64, rate: u32, freq: f64) -> Vec<u8> {
+pub(crate) fn stereo_wav(seconds: f64, rate: u32, freq: f64) -> Vec<u8> {
     let spec =
         hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut cursor = std::io::Cursor::new(Vec::new());
@@ -32,7 +32,7 @@ fn stereo_wav(seconds: f64, rate: u32, freq: f64) -> Vec<u8> {
     cursor.into_inner()
 }
 
-async fn upload(app: &TestApp, name: &str, body: Vec<u8>) -> Uuid {
+pub(crate) async fn upload(app: &TestApp, name: &str, body: Vec<u8>) -> Uuid {
     let url = format!("{}?name={name}", app.url("/api/upload"));
     let response = app.browser.with_csrf_header(app.browser.client.post(url)).body(body).send().await.expect("upload");
     assert_eq!(response.status(), 201, "upload {name}");
@@ -40,7 +40,7 @@ async fn upload(app: &TestApp, name: &str, body: Vec<u8>) -> Uuid {
     Uuid::parse_str(view["id"].as_str().expect("id")).expect("uuid")
 }
 
-async fn create_session(app: &TestApp, rate: u32) -> Uuid {
+pub(crate) async fn create_session(app: &TestApp, rate: u32) -> Uuid {
     let rate = rate.to_string();
     let response = app.post_form("/studio/sessions", &[("title", "Mixdown test"), ("sample_rate", &rate)]).await;
     assert_eq!(response.status(), 303);
@@ -48,12 +48,12 @@ async fn create_session(app: &TestApp, rate: u32) -> Uuid {
     Uuid::parse_str(location.trim_start_matches("/studio/sessions/")).expect("session id in location")
 }
 
-async fn add_track(app: &TestApp, session: Uuid, upload: Uuid, name: &str) -> reqwest::Response {
+pub(crate) async fn add_track(app: &TestApp, session: Uuid, upload: Uuid, name: &str) -> reqwest::Response {
     let upload = upload.to_string();
     app.post_form(&format!("/studio/sessions/{session}/tracks"), &[("name", name), ("upload_id", &upload)]).await
 }
 
-async fn connect(app: &TestApp, session: Uuid) -> Socket {
+pub(crate) async fn connect(app: &TestApp, session: Uuid) -> Socket {
     let mut request =
         format!("ws://{}/realtime?session={session}", app.address).into_client_request().expect("request");
     request.headers_mut().insert("cookie", app.browser.cookie_header().parse().expect("cookie"));
@@ -64,7 +64,7 @@ async fn connect(app: &TestApp, session: Uuid) -> Socket {
 }
 
 /// The next event of type `kind` (others are skipped), within 60 s.
-async fn next_event(socket: &mut Socket, kind: &str) -> serde_json::Value {
+pub(crate) async fn next_event(socket: &mut Socket, kind: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

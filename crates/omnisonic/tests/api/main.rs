@@ -13,6 +13,7 @@ mod cli;
 mod exports;
 mod graphql;
 mod health;
+mod hostile;
 mod ingest;
 mod migrations;
 mod queue;

@@ -397,7 +397,7 @@ both_backends! {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn ws_request(app: &TestApp) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     let mut request = format!("ws://{}/graphql/ws", app.address).into_client_request().expect("request");
@@ -412,7 +412,7 @@ async fn ws_raw(app: &TestApp) -> Socket {
 }
 
 /// A connection past `connection_init`; with `as_user`, the init proves the session with its CSRF token.
-async fn ws_connect(app: &TestApp, as_user: bool) -> Socket {
+pub(crate) async fn ws_connect(app: &TestApp, as_user: bool) -> Socket {
     let mut socket = ws_raw(app).await;
     let payload = if as_user { json!({"csrfToken": app.browser.csrf_token()}) } else { json!({}) };
     send(&mut socket, json!({"type": "connection_init", "payload": payload})).await;
@@ -420,12 +420,12 @@ async fn ws_connect(app: &TestApp, as_user: bool) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.expect("send");
 }
 
 /// The next message of `kind` (pings are skipped), within 10 s.
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+pub(crate) async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -446,7 +446,7 @@ async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 
-async fn close_code(socket: &mut Socket) -> u16 {
+pub(crate) async fn close_code(socket: &mut Socket) -> u16 {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closes within 10 s");
         match frame {

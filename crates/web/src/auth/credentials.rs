@@ -2,15 +2,11 @@
 //! limits, one message for every failure, and the same work whether or not the account exists.
 
 use super::{AuthFailure, AuthRuntime};
-use governor::clock::{Clock, DefaultClock};
 use omnisonic_domain::account::{MAX_PASSWORD_LEN, normalize_email};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::auth as store;
 use omnisonic_store::entities::user;
 use std::net::{IpAddr, Ipv6Addr};
-
-/// Distinct keys a limiter may hold before idle ones are dropped (bounds memory under an address spray).
-const MAX_TRACKED_KEYS: usize = 100_000;
 
 /// The key an address is limited under: IPv4 as is, IPv6 by its /64 (one host usually holds a whole /64, so
 /// per-/128 limits would let it rotate addresses freely).
@@ -28,37 +24,20 @@ pub(super) fn ip_bucket(ip: IpAddr) -> IpAddr {
 }
 
 impl AuthRuntime {
-    fn keep_limiters_bounded(&self) {
-        for len in [self.per_ip.len(), self.per_account.len(), self.per_link_address.len()] {
-            if len > MAX_TRACKED_KEYS {
-                self.per_ip.retain_recent();
-                self.per_account.retain_recent();
-                self.per_link_address.retain_recent();
-                break;
-            }
-        }
-    }
-
     /// Counts an attempt against the client's address.
     pub(super) fn admit_ip(&self, ip: IpAddr) -> Result<(), AuthFailure> {
-        self.keep_limiters_bounded();
-        let now = DefaultClock::default().now();
-        self.per_ip.check_key(&ip_bucket(ip)).map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
+        self.per_ip.admit(&ip_bucket(ip)).map_err(AuthFailure::RateLimited)
     }
 
     /// Counts a password attempt against a (normalised, so bounded) account address.
     fn admit_account(&self, email: &str) -> Result<(), AuthFailure> {
-        let now = DefaultClock::default().now();
-        self.per_account.check_key(&email.to_owned()).map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
+        self.per_account.admit(&email.to_owned()).map_err(AuthFailure::RateLimited)
     }
 
     /// Counts a sign-in link sent to an address. Separate from password attempts, so asking for links cannot
     /// lock an account's password sign-in, and the other way round.
     pub(super) fn admit_link(&self, email: &str) -> Result<(), AuthFailure> {
-        let now = DefaultClock::default().now();
-        self.per_link_address
-            .check_key(&email.to_owned())
-            .map_err(|wait| AuthFailure::RateLimited(wait.wait_time_from(now)))
+        self.per_link_address.admit(&email.to_owned()).map_err(AuthFailure::RateLimited)
     }
 
     /// The user these credentials belong to.

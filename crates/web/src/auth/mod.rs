@@ -9,7 +9,9 @@ mod config;
 mod credentials;
 pub mod csrf;
 mod email;
+mod limiter;
 mod oauth;
+pub mod revocation;
 mod routes;
 mod store;
 pub mod tokens;
@@ -19,10 +21,8 @@ pub use config::{AuthConfig, ClientSecret, ProviderConfig, ProviderKind};
 pub use store::DbSessionStore;
 pub use viewer::{ApiUser, SignedIn, Viewer, redirect_to_sign_in};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use omnisonic_store::DatabaseConnection;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -53,9 +53,9 @@ pub struct AuthRuntime {
     mailer: Option<omnisonic_platform::Mailer>,
     http: reqwest::Client,
     google: tokio::sync::OnceCell<oauth::Endpoints>,
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_link_address: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: limiter::SlidingWindow<String>,
+    per_link_address: limiter::SlidingWindow<String>,
+    per_ip: limiter::SlidingWindow<IpAddr>,
     /// A real hash of nothing, verified against when the account does not exist, so a miss takes as long as a
     /// wrong password and response times do not tell which emails have accounts. Made on first use: argon2 takes
     /// 19 MiB while hashing, which a server that never sees a password should not pay for.
@@ -66,13 +66,6 @@ impl std::fmt::Debug for AuthRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthRuntime").field("config", &self.config).finish_non_exhaustive()
     }
-}
-
-fn quota(attempts: u32, window: std::time::Duration) -> Quota {
-    let attempts = NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN);
-    let period =
-        window.checked_div(attempts.get()).filter(|p| !p.is_zero()).unwrap_or(std::time::Duration::from_millis(1));
-    Quota::with_period(period).unwrap_or_else(|| Quota::per_second(attempts)).allow_burst(attempts)
 }
 
 impl AuthRuntime {
@@ -87,9 +80,9 @@ impl AuthRuntime {
             // replay the code and secret elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let per_account = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
-        let per_link_address = RateLimiter::keyed(quota(config.attempts_per_account, config.rate_window));
-        let per_ip = RateLimiter::keyed(quota(config.attempts_per_ip, config.rate_window));
+        let per_account = limiter::SlidingWindow::new(config.attempts_per_account, config.rate_window);
+        let per_link_address = limiter::SlidingWindow::new(config.attempts_per_account, config.rate_window);
+        let per_ip = limiter::SlidingWindow::new(config.attempts_per_ip, config.rate_window);
         Ok(Arc::new(Self {
             config,
             mailer,
@@ -113,6 +106,38 @@ impl AuthRuntime {
             .with_path("/")
             .with_expiry(Expiry::OnInactivity(idle))
     }
+}
+
+/// Middleware: keeps only the readable pairs of each `Cookie` header. The cookie parser reads a header that is
+/// not valid UTF-8 as no cookies at all, so one stray byte in an unrelated cookie (set by another app on the same
+/// domain) signed the visitor out; now only that pair is dropped.
+pub async fn drop_unreadable_cookies(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::COOKIE;
+    let headers = request.headers_mut();
+    if headers.get_all(COOKIE).iter().any(|value| value.to_str().is_err()) {
+        let cleaned: Vec<HeaderValue> = headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| {
+                let pairs: Vec<&str> = value
+                    .as_bytes()
+                    .split(|b| *b == b';')
+                    .filter_map(|pair| std::str::from_utf8(pair).ok())
+                    .filter(|pair| pair.chars().all(|c| c == '\t' || (' '..='~').contains(&c)))
+                    .collect();
+                HeaderValue::from_str(&pairs.join(";")).ok()
+            })
+            .collect();
+        headers.remove(COOKIE);
+        for value in cleaned {
+            headers.append(COOKIE, value);
+        }
+    }
+    next.run(request).await
 }
 
 /// Middleware: answers to requests that carry a session (or start one) are `Cache-Control: private, no-store`:

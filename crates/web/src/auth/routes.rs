@@ -64,7 +64,14 @@ fn safe_callback(raw: Option<&str>) -> String {
     });
     let parsed = candidate.and_then(|path| url::Url::parse(LOCAL).ok()?.join(path).ok());
     match parsed {
-        Some(url) if url.scheme() == "http" && url.host_str() == Some("omnisonic.invalid") && url.port().is_none() => {
+        // The check is on the normalised result, which is what the browser follows: `/.//evil.com` and
+        // `/..//evil.com` pass every test above but normalise to `//evil.com`, which a browser reads as another host.
+        Some(url)
+            if url.scheme() == "http"
+                && url.host_str() == Some("omnisonic.invalid")
+                && url.port().is_none()
+                && !url.path().starts_with("//") =>
+        {
             match url.query() {
                 Some(query) => format!("{}?{query}", url.path()),
                 None => url.path().to_owned(),
@@ -417,12 +424,18 @@ async fn signout_page(viewer: Viewer) -> Response {
     render(StatusCode::OK, &SignOutPage { chrome: Chrome::new("", &viewer) })
 }
 
-async fn signout(viewer: Viewer) -> Response {
+async fn signout(State(state): State<AppState>, viewer: Viewer) -> Response {
     if let Some(signed_in) = &viewer.signed_in {
         tracing::info!(user_id = %signed_in.user.id, "signed out");
     }
     match sign_out(&viewer.session).await {
-        Ok(()) => see_other("/"),
+        Ok(()) => {
+            // The session row is gone; the sockets opened with it close as soon as they hear of it.
+            if let Some(signed_in) = &viewer.signed_in {
+                super::revocation::announce(&state.background.pubsub, signed_in.user.id).await;
+            }
+            see_other("/")
+        }
         Err(err) => err.into_response(),
     }
 }
@@ -524,4 +537,20 @@ async fn account_page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -
         has_password: signed_in.user.password_hash.is_some(),
     };
     render_allowing_form_targets(StatusCode::OK, &page, &state.auth.config.provider_origins())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DEFAULT_AFTER_SIGN_IN, safe_callback};
+
+    #[test]
+    fn callbacks_stay_on_this_site_after_normalisation() {
+        assert_eq!(safe_callback(Some("/studio?x=1")), "/studio?x=1");
+        assert_eq!(safe_callback(Some("/a/../b")), "/b");
+        for hostile in
+            ["/.//evil.com", "/..//evil.com", "/./..//evil.com/x", "//evil.com", "/\\evil.com", "https://evil.com"]
+        {
+            assert_eq!(safe_callback(Some(hostile)), DEFAULT_AFTER_SIGN_IN, "{hostile}");
+        }
+    }
 }

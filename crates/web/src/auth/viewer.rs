@@ -35,6 +35,11 @@ impl std::fmt::Debug for SignedIn {
 }
 
 impl SignedIn {
+    /// The name other users may see (presence in a shared room): the display name, never the email address.
+    pub fn public_name(&self) -> String {
+        self.user.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "A collaborator".to_owned())
+    }
+
     /// The name to show: display name, else email, else "Signed-in user".
     pub fn display_name(&self) -> String {
         self.user.name.clone().or_else(|| self.user.email.clone()).unwrap_or_else(|| "Signed-in user".to_owned())

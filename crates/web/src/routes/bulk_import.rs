@@ -513,12 +513,11 @@ fn write_csv_row(out: &mut Vec<u8>, issue: &StoredIssue) {
             out.push(b',');
         }
         // Spreadsheet apps run a cell that starts with = + - @ as a formula: quote-prefix those (OWASP CSV
-        // injection), and quote every field that needs it.
-        let guarded = if i > 0 && field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{field}")
-        } else {
-            field.clone()
-        };
+        // injection), and quote every field that needs it. They skip leading spaces (NBSP included) before
+        // deciding, and read the full-width forms alike, so those count too.
+        let first = field.trim_start_matches(|c: char| c.is_whitespace() && c != '\t' && c != '\r').chars().next();
+        let formula = matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠'));
+        let guarded = if i > 0 && formula { format!("'{field}") } else { field.clone() };
         if guarded.contains([',', '"', '\n', '\r']) {
             out.push(b'"');
             out.extend_from_slice(guarded.replace('"', "\"\"").as_bytes());
@@ -574,4 +573,32 @@ pub async fn events(
         .fuse()
         .map(|data| Ok::<_, std::convert::Infallible>(Event::default().event("progress").data(data)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_csv_row;
+    use omnisonic_store::bulk_imports::StoredIssue;
+
+    fn row(value: &str) -> String {
+        let issue = StoredIssue {
+            line: 2,
+            column: Some("title".to_owned()),
+            value: value.to_owned(),
+            reason: "too long".to_owned(),
+            severity: "error".to_owned(),
+        };
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &issue);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn formula_cells_are_prefixed_even_behind_spaces() {
+        assert_eq!(row("=1+1"), "2,title,'=1+1,too long,error\n");
+        assert_eq!(row(" =1+1"), "2,title,' =1+1,too long,error\n");
+        assert_eq!(row("\u{a0}@SUM(A1)"), "2,title,'\u{a0}@SUM(A1),too long,error\n");
+        assert_eq!(row("＝1+1"), "2,title,'＝1+1,too long,error\n");
+        assert_eq!(row("plain = text"), "2,title,plain = text,too long,error\n");
+    }
 }

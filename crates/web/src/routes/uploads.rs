@@ -204,7 +204,8 @@ pub async fn remove(
 }
 
 /// Serves a local-backend download whose signature and expiry check out (`403` otherwise), with range requests.
-/// The media type and download name of a stored object: an upload's own, or an export's (`mixdown-<id>.<ext>`).
+/// The media type and download name of a stored object: an upload's own, an export's (`mixdown-<id>.<ext>`), or
+/// a bulk import's file.
 async fn served_file(state: &AppState, key: &str) -> Result<Option<(String, String)>, omnisonic_store::StoreError> {
     if key.starts_with("exports/") {
         let Some(export) = omnisonic_store::exports::export_by_key(&state.db, key).await? else { return Ok(None) };
@@ -214,6 +215,11 @@ async fn served_file(state: &AppState, key: &str) -> Result<Option<(String, Stri
             _ => "audio/wav",
         };
         return Ok(Some((mime.to_owned(), format!("mixdown-{}.{}", export.id, export.format))));
+    }
+    if key.starts_with("imports/") {
+        let Some(job) = omnisonic_store::bulk_imports::job_by_file_key(&state.db, key).await? else { return Ok(None) };
+        let mime = if job.format == "jsonl" { "application/jsonl" } else { "text/csv" };
+        return Ok(Some((mime.to_owned(), job.file_name)));
     }
     Ok(store::upload_by_key(&state.db, key).await?.map(|row| (row.mime_type, row.file_name)))
 }

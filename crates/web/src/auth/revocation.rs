@@ -1,0 +1,103 @@
+//! Ending open sockets with the sign-in they were opened with.
+//!
+//! A WebSocket (`/realtime`, `/graphql/ws`) is authenticated once, at its upgrade; after that no request carries
+//! the cookie again. So each signed-in socket watches its sign-in: signing out or disabling the user publishes a
+//! nudge on the pub/sub channel [`CHANNEL`] (in process, or through Redis to every node), and each socket of that
+//! user re-checks its sign-in at once — its session row still there, the user not disabled — and closes when it
+//! has ended. Every [`RECHECK_EVERY`] the socket re-checks anyway, which covers a nudge that could not arrive (a
+//! command-line `user disable` against an embedded deployment, whose pub/sub lives in the server's memory).
+
+use crate::AppState;
+use crate::auth::SignedIn;
+use std::time::Duration;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+/// The pub/sub channel that carries "this user's sign-ins may have ended" nudges.
+pub const CHANNEL: &str = "auth:revoked";
+/// How often a socket re-checks its sign-in without a nudge.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Tells every node that `user`'s sign-ins may have ended (signed out, disabled). Failures are logged: the
+/// periodic re-check still ends the sockets.
+pub async fn announce(pubsub: &omnisonic_platform::PubSub, user: Uuid) {
+    let message = serde_json::json!({ "user": user }).to_string();
+    if let Err(err) = pubsub.publish(CHANNEL, &message).await {
+        tracing::warn!(error = %err, "could not announce an ended sign-in; open sockets close at their next re-check");
+    }
+}
+
+/// The sign-in a socket was opened with.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    user: Uuid,
+    /// The session row's key; `None` for an API token (whose user is still checked).
+    session: Option<String>,
+}
+
+impl SignIn {
+    /// The sign-in behind a request's viewer.
+    pub fn of(session: &Session, signed_in: &SignedIn) -> Self {
+        let session = if signed_in.via_token { None } else { session.id().map(|id| super::store::id_hash(&id)) };
+        Self { user: signed_in.user.id, session }
+    }
+
+    /// The signed-in user.
+    pub fn user(&self) -> Uuid {
+        self.user
+    }
+
+    /// Whether the sign-in still holds. A database error counts as "still holds": a blip must not disconnect
+    /// everybody, and the next check decides.
+    async fn holds(&self, state: &AppState) -> bool {
+        let user = match omnisonic_store::auth::get_user(&state.db, self.user).await {
+            Ok(user) => user,
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not re-check a socket's sign-in");
+                return true;
+            }
+        };
+        if !user.is_some_and(|u| u.disabled_at.is_none()) {
+            return false;
+        }
+        let Some(hash) = &self.session else { return true };
+        match omnisonic_store::auth::load_session(&state.db, hash).await {
+            Ok(row) => row.is_some_and(|row| row.user_id == Some(self.user)),
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not re-check a socket's sign-in");
+                true
+            }
+        }
+    }
+
+    /// Completes when this sign-in has ended.
+    pub async fn ended(&self, state: &AppState) {
+        let mut nudges = Some(state.background.pubsub.subscribe(CHANNEL));
+        let mut every = tokio::time::interval(RECHECK_EVERY);
+        every.tick().await;
+        let me = self.user.to_string();
+        loop {
+            let nudge = async {
+                match nudges.as_mut() {
+                    Some(nudges) => nudges.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                message = nudge => match message {
+                    Some(message) if message.contains(&me) => {}
+                    Some(_) => continue,
+                    // The channel closed (pub/sub shut down): keep the periodic check.
+                    None => {
+                        nudges = None;
+                        continue;
+                    }
+                },
+                _ = every.tick() => {}
+            }
+            if !self.holds(state).await {
+                return;
+            }
+        }
+    }
+}
