@@ -2,7 +2,7 @@
 # The whole test suite, the same way locally and in CI (.ci/run calls this):
 #
 #   install deps -> start services -> fmt -> clippy -> cargo test (SQLite + PostgreSQL)
-#   -> schema.graphql drift -> build the binary -> Playwright end-to-end tests
+#   -> schema.graphql drift -> fuzz targets (a short run each) -> build the binary -> Playwright end-to-end tests
 #
 # Each step is announced and the first failure stops the run. The services this script
 # starts are stopped again on exit, pass or fail.
@@ -21,7 +21,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
-total_steps=8
+total_steps=9
 step_no=0
 run_start=$SECONDS
 step() {
@@ -74,6 +74,10 @@ if ! cargo run -q -p omnisonic -- schema | diff -u schema.graphql -; then
     echo "schema.graphql is stale: run cargo run -p omnisonic -- schema > schema.graphql" >&2
     exit 1
 fi
+
+step "fuzz targets: the GraphQL request path, bulk import files, DDEX messages (0 crashes)"
+# Installs cargo-fuzz when missing; FUZZ_SECONDS per target (GraphQL twice as long).
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
 
 step "build the omnisonic binary and the loopback OAuth provider for the end-to-end tests"
 cargo build -p omnisonic -p omnisonic-testkit --bins

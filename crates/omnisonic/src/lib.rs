@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod queue;
 pub mod rights;
 pub mod seed;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -209,28 +209,23 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish and the in-process workers finish
     /// their jobs (for up to 25 s).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        // Connection info gives handlers the peer address (per-IP sign-in rate limits).
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         if let Some((listener, router)) = self.subscriptions {
             let mut stopping = self.stop_workers.subscribe();
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
             tokio::spawn(async move {
                 let stopped = async move {
                     let _ = stopping.changed().await;
                 };
-                if let Err(err) = axum::serve(listener, service).with_graceful_shutdown(stopped).await {
-                    tracing::error!(error = %err, "the subscriptions listener failed");
-                }
+                crate::serve::serve(listener, router, stopped).await;
             });
         }
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serve HTTP");
+        crate::serve::serve(self.listener, self.router, shutdown).await;
         let _ = self.stop_workers.send(true);
         if let Some(workers) = self.workers
             && tokio::time::timeout(WORKER_GRACE, workers).await.is_err()
         {
             tracing::warn!("exports still running at shutdown; another worker will redo them");
         }
-        served
+        Ok(())
     }
 }
 

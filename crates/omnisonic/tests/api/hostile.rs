@@ -217,7 +217,8 @@ both_backends_with_workers! { [];
         let csv = "isrc,title,artist,duration,released_at\n\
                    USRC11301177,Ok,Tinashe,3:35,2014-01-21\n\
                    USRC11301178,Half,Tinashe,1.5,2014\n\
-                   USRC11301179,Year,Tinashe,200,-0001-01-01\n";
+                   USRC11301179,Year,Tinashe,200,-0001-01-01\n\
+                   USRC11301180,Formula,Tinashe,\u{a0}=HYPERLINK(1),2014\n";
         let id = crate::bulk_import::start_import(&app, "text/csv", csv.as_bytes().to_vec()).await;
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         let job = loop {
@@ -228,7 +229,10 @@ both_backends_with_workers! { [];
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        assert_eq!((job["acceptedRecords"].as_i64(), job["rejectedRecords"].as_i64()), (Some(1), Some(2)), "{job}");
+        assert_eq!((job["acceptedRecords"].as_i64(), job["rejectedRecords"].as_i64()), (Some(1), Some(3)), "{job}");
+        // A formula behind a no-break space is defused in the error report, as one without is.
+        let report = app.get(&format!("/ingest/isrc/bulk/{id}/errors.csv")).await.text().await.expect("report");
+        assert!(report.contains("'\u{a0}=HYPERLINK(1)"), "{report}");
         // Its file downloads from the link the status gives.
         let file_url = job["fileUrl"].as_str().expect("fileUrl").to_owned();
         let url = if file_url.starts_with('/') { app.url(&file_url) } else { file_url };
@@ -236,6 +240,52 @@ both_backends_with_workers! { [];
         assert_eq!(file.status(), 200);
         assert_eq!(file.text().await.expect("body"), csv);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_that_normalise_to_another_host_are_refused() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.expect("app");
+    app.create_user("callback@example.test", TEST_PASSWORD).await;
+    for hostile in ["/.//evil.com", "/..//evil.com", "/./..//evil.com/path"] {
+        let browser = app.new_browser();
+        let token = browser.refresh_csrf().await;
+        let response = browser
+            .client
+            .post(browser.url("/auth/callback/credentials"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", "callback@example.test"),
+                ("password", TEST_PASSWORD),
+                ("callbackUrl", hostile),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()["location"], "/studio", "{hostile}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_names_lose_their_direction_overrides() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.expect("app");
+    app.sign_in("rtlo@example.test").await;
+    let url = format!("{}?name=%E2%80%AEvaw.exe", app.url("/api/upload"));
+    let request = app.browser.client.post(url).body(crate::exports::stereo_wav(0.1, 48_000, 440.0));
+    let response = app.browser.with_csrf_header(request).send().await.expect("upload");
+    assert_eq!(response.status(), 201);
+    let view: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(view["fileName"], "vaw.exe", "U+202E would make it display as exe.wav");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.expect("app");
+    let path = app.database_url.trim_start_matches("sqlite://").split('?').next().expect("path").to_owned();
+    let mode = std::fs::metadata(&path).expect("database file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "it holds password hashes and sign-in sessions");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,7 +57,7 @@ impl SignIn {
                 return true;
             }
         };
-        if !user.is_some_and(|u| u.disabled_at.is_none()) {
+        if user.is_none_or(|u| u.disabled_at.is_some()) {
             return false;
         }
         let Some(hash) = &self.session else { return true };
