@@ -440,6 +440,10 @@ async fn after_sign_in_only_local_paths_are_followed() {
         ("https://evil.example/", "/studio"),
         ("//evil.example", "/studio"),
         ("/\\evil.example", "/studio"),
+        // Paths that normalise to another host (`//evil.example`): checked after normalisation.
+        ("/.//evil.example", "/studio"),
+        ("/..//evil.example", "/studio"),
+        ("/./..//evil.example/path", "/studio"),
     ] {
         let browser = app.new_browser();
         let token = browser.refresh_csrf().await;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 /// The pub/sub channel that carries "this user's sign-ins may have ended" nudges.
 pub const CHANNEL: &str = "auth:revoked";
 /// How often a socket re-checks its sign-in without a nudge.
-pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// Tells every node that `user`'s sign-ins may have ended (signed out, disabled). Failures are logged: the
 /// periodic re-check still ends the sockets.
@@ -47,34 +47,31 @@ impl SignIn {
         self.user
     }
 
-    /// Whether the sign-in still holds. A database error counts as "still holds": a blip must not disconnect
-    /// everybody, and the next check decides.
+    /// Whether the sign-in still holds: its session row is there (signing out deletes it, and disabling a user
+    /// deletes all of theirs), or for an API token, its user is not disabled. One primary-key lookup. A database
+    /// error counts as "still holds": a blip must not disconnect everybody, and the next check decides.
     async fn holds(&self, state: &AppState) -> bool {
-        let user = match omnisonic_store::auth::get_user(&state.db, self.user).await {
-            Ok(user) => user,
-            Err(err) => {
-                tracing::warn!(error = ?err, "could not re-check a socket's sign-in");
-                return true;
-            }
+        let checked = match &self.session {
+            Some(hash) => omnisonic_store::auth::load_session(&state.db, hash)
+                .await
+                .map(|row| row.is_some_and(|row| row.user_id == Some(self.user))),
+            None => omnisonic_store::auth::get_user(&state.db, self.user)
+                .await
+                .map(|user| user.is_some_and(|u| u.disabled_at.is_none())),
         };
-        if user.is_none_or(|u| u.disabled_at.is_some()) {
-            return false;
-        }
-        let Some(hash) = &self.session else { return true };
-        match omnisonic_store::auth::load_session(&state.db, hash).await {
-            Ok(row) => row.is_some_and(|row| row.user_id == Some(self.user)),
-            Err(err) => {
-                tracing::warn!(error = ?err, "could not re-check a socket's sign-in");
-                true
-            }
-        }
+        checked.unwrap_or_else(|err| {
+            tracing::warn!(error = ?err, "could not re-check a socket's sign-in");
+            true
+        })
     }
 
     /// Completes when this sign-in has ended.
     pub async fn ended(&self, state: &AppState) {
         let mut nudges = Some(state.background.pubsub.subscribe(CHANNEL));
-        let mut every = tokio::time::interval(RECHECK_EVERY);
-        every.tick().await;
+        // Spread the sockets' re-checks over the period, so ten thousand of them are a steady trickle of lookups
+        // rather than a burst.
+        let offset = RECHECK_EVERY.mul_f64(rand::random::<f64>());
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + offset, RECHECK_EVERY);
         let me = self.user.to_string();
         loop {
             let nudge = async {
