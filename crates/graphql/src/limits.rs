@@ -47,12 +47,16 @@ pub const LIMIT_CODE: &str = "REQUEST_TOO_COMPLEX";
 /// The `extensions.code` of a request stopped after [`MAX_EXECUTION_TIME`].
 pub const TIMEOUT_CODE: &str = "TIMEOUT";
 
-fn limit_error(message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
+fn coded_error(code: &str, message: impl Into<String>, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(message, pos);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", LIMIT_CODE);
+    extensions.set("code", code);
     error.extensions = Some(extensions);
     error
+}
+
+fn limit_error(message: impl Into<String>) -> ServerError {
+    coded_error(LIMIT_CODE, message, None)
 }
 
 /// Checks a document's text before it is parsed: its size and its nesting of brackets, braces and parentheses
@@ -236,11 +240,6 @@ impl RequestLimits {
     pub fn new(shared_root_fields: usize) -> Self {
         Self { shared: Arc::new(Semaphore::new(shared_root_fields.max(1))) }
     }
-
-    /// The budget of root fields all requests share.
-    pub fn shared(&self) -> &Arc<Semaphore> {
-        &self.shared
-    }
 }
 
 impl ExtensionFactory for RequestLimits {
@@ -286,14 +285,9 @@ impl Extension for RequestLimitsExtension {
                     operation = operation_name.unwrap_or(""),
                     "GraphQL request stopped after its time budget"
                 );
-                let mut error = ServerError::new(
-                    format!("the request ran longer than {} seconds and was stopped", MAX_EXECUTION_TIME.as_secs()),
-                    Some(Pos::default()),
-                );
-                let mut extensions = async_graphql::ErrorExtensionValues::default();
-                extensions.set("code", TIMEOUT_CODE);
-                error.extensions = Some(extensions);
-                Response::from_errors(vec![error])
+                let message =
+                    format!("the request ran longer than {} seconds and was stopped", MAX_EXECUTION_TIME.as_secs());
+                Response::from_errors(vec![coded_error(TIMEOUT_CODE, message, Some(Pos::default()))])
             }
         }
     }

@@ -169,8 +169,8 @@ impl ExportHandler {
         let report = loop {
             tokio::select! {
                 finished = &mut mixing => break finished,
+                // Returning drops `_stop`, which tells the mix to stop at its next block.
                 () = &mut overdue => {
-                    cancel.store(true, Ordering::Relaxed);
                     return Err(JobError::Fail(format!(
                         "the export ran longer than {} seconds (EXPORT_MAX_DURATION_SECONDS) and was stopped",
                         self.max_duration.as_secs()

@@ -62,7 +62,6 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                     }
                 }
             }
-            drop(stopping);
         });
     }
     drop(listener);

@@ -42,11 +42,6 @@ impl SignIn {
         Self { user: signed_in.user.id, session }
     }
 
-    /// The signed-in user.
-    pub fn user(&self) -> Uuid {
-        self.user
-    }
-
     /// Whether the sign-in still holds: its session row is there (signing out deletes it, and disabling a user
     /// deletes all of theirs), or for an API token, its user is not disabled. One primary-key lookup. A database
     /// error counts as "still holds": a blip must not disconnect everybody, and the next check decides.
