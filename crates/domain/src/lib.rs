@@ -38,6 +38,7 @@ pub mod account;
 pub mod bulk_import;
 pub mod catalogue;
 pub mod ddex;
+pub mod export;
 pub mod ids;
 pub mod isrc;
 pub mod iswc;

@@ -312,10 +312,18 @@ fn peak_of(samples: &[f32]) -> f32 {
     samples.iter().fold(0.0f32, |m, s| m.max(s.abs()))
 }
 
-/// The tracks that sound: not muted, and soloed if any track is soloed.
+/// The tracks that sound: the one mute/solo rule, `omnisonic_domain::export::sounding`.
 fn sounding(tracks: &[TrackInput]) -> impl Iterator<Item = &TrackInput> {
-    let any_solo = tracks.iter().any(|t| t.solo);
-    tracks.iter().filter(move |t| !t.mute && (!any_solo || t.solo))
+    omnisonic_domain::export::sounding(tracks)
+}
+
+impl omnisonic_domain::export::MixChannel for TrackInput {
+    fn muted(&self) -> bool {
+        self.mute
+    }
+    fn soloed(&self) -> bool {
+        self.solo
+    }
 }
 
 fn validate(settings: &MixSettings, tracks: &[TrackInput]) -> Result<(), MixError> {

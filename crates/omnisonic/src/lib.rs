@@ -4,9 +4,7 @@
 
 pub mod bulk_import;
 pub mod cli;
-pub mod exports;
 pub mod jobs;
-pub mod queue;
 pub mod rights;
 pub mod seed;
 pub mod serve;

@@ -4,9 +4,9 @@
 //! The listener is bound in [`Application::build`], before serving, so callers (and tests, on port 0) know the
 //! address before the first request.
 
-use crate::queue::DatabaseQueue;
 use crate::settings::{Settings, redact_url};
 use anyhow::Context;
+use omnisonic_app::queue::DatabaseQueue;
 use omnisonic_platform::{JobQueue, RetryPolicy, WorkerConfig};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_web::AppState;
@@ -95,11 +95,25 @@ impl Services {
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
         Ok(Self { db, storage, pubsub, queue, rate_limiter })
     }
+
+    /// The application layer's context over these services.
+    pub fn context(&self, settings: &Settings) -> omnisonic_app::Context {
+        omnisonic_app::Context {
+            db: self.db.clone(),
+            storage: self.storage.clone(),
+            pubsub: self.pubsub.clone(),
+            queue: self.queue.clone(),
+            rate_limiter: self.rate_limiter.clone(),
+            limits: omnisonic_app::context::Limits {
+                export_max_duration: Duration::from_secs(settings.export_max_duration_seconds),
+            },
+        }
+    }
 }
 
 /// Runs every worker (the export queue) until `stop` turns true, then lets the jobs in flight finish.
 pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sync::watch::Receiver<bool>) {
-    let handler = crate::exports::ExportHandler {
+    let handler = omnisonic_app::exports::worker::ExportHandler {
         db: services.db.clone(),
         storage: services.storage.clone(),
         pubsub: services.pubsub.clone(),
@@ -107,7 +121,7 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         max_duration: Duration::from_secs(settings.export_max_duration_seconds),
     };
     let config = WorkerConfig {
-        queue: crate::exports::QUEUE.to_owned(),
+        queue: <omnisonic_app::exports::ExportJob as omnisonic_app::jobs::JobKind>::QUEUE.to_owned(),
         concurrency: settings.export_worker_concurrency,
         lease: Duration::from_secs(settings.job_lease_seconds),
         poll_interval: Duration::from_secs(1),
@@ -177,18 +191,13 @@ impl Application {
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
         let workers = workers.then(|| tokio::spawn(run_workers(services.clone(), settings.clone(), stopped)));
         let background = omnisonic_web::Background {
-            pubsub: services.pubsub.clone(),
-            queue: services.queue.clone(),
-            export_max_duration: Duration::from_secs(settings.export_max_duration_seconds),
             scratch: settings.data_dir.join("tmp").join("probe"),
-            rate_limiter: services.rate_limiter.clone(),
             bulk_import: settings.bulk_import_limits(),
         };
         let state = AppState::new(
-            db,
+            services.context(settings),
             omnisonic_web::install_recorder(),
             runtime,
-            services.storage,
             settings.storage_cdn_url.clone(),
             background,
         );

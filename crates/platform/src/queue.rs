@@ -17,18 +17,27 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+/// Any error, kept with its source chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What can go wrong talking to the queue's backend.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    /// The backend refused or failed.
+    /// Redis refused or failed.
     #[error("job queue: {0}")]
-    Backend(String),
+    Redis(#[from] redis::RedisError),
+    /// Another backend (the database) refused or failed.
+    #[error("job queue: {0}")]
+    Backend(#[source] BoxError),
 }
 
-impl From<redis::RedisError> for QueueError {
-    fn from(err: redis::RedisError) -> Self {
-        Self::Backend(err.to_string())
-    }
+/// An error with what was being done when it happened (`"load the export: database error"`).
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct WhileDoing {
+    context: String,
+    #[source]
+    source: BoxError,
 }
 
 /// A job a worker has claimed and holds the lease of.
@@ -95,21 +104,63 @@ impl RetryPolicy {
 }
 
 /// Why a handler failed, and whether trying again could help.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// Transient (a store or database hiccup): retry under the policy.
-    Retry(String),
-    /// Permanent (bad input, over a limit): do not retry.
+    /// Transient (a store or database hiccup): retry under the policy. The cause keeps its source chain.
+    #[error(transparent)]
+    Retry(BoxError),
+    /// Permanent (bad input, over a limit): do not retry. The message is what users are shown.
+    #[error("{0}")]
     Fail(String),
+}
+
+impl JobError {
+    /// A transient failure while doing `context`.
+    pub fn retry(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Retry(Box::new(WhileDoing { context: context.into(), source: source.into() }))
+    }
+}
+
+/// What a handler wants done once its job is settled (completed, re-queued or buried): announcing the outcome.
+///
+/// Announcing only after settling means whoever hears "done" or "failed" finds the queue already agreeing; a
+/// listener that looks at the job right after the event never sees it still running.
+#[derive(Default)]
+#[must_use]
+pub struct AfterSettle(Option<futures::future::BoxFuture<'static, ()>>);
+
+impl AfterSettle {
+    /// Nothing to announce.
+    pub fn nothing() -> Self {
+        Self(None)
+    }
+
+    /// Runs `announce` after the job is settled.
+    pub fn then(announce: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        Self(Some(Box::pin(announce)))
+    }
+
+    async fn run(self) {
+        if let Some(announce) = self.0 {
+            announce.await;
+        }
+    }
+}
+
+impl From<()> for AfterSettle {
+    fn from((): ()) -> Self {
+        Self::nothing()
+    }
 }
 
 /// Runs jobs of one queue.
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     /// Does the job. May run more than once for the same job (at-least-once delivery): must be idempotent.
-    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError>;
-    /// The job will not be tried again: record the failure where users see it.
-    async fn gave_up(&self, job: &ClaimedJob, error: &str);
+    async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError>;
+    /// The job will not be tried again: record the failure where users see it (durably, before the job is
+    /// buried); announce it in the returned [`AfterSettle`].
+    async fn gave_up(&self, job: &ClaimedJob, error: &str) -> AfterSettle;
 }
 
 /// How a worker runs one queue.
@@ -181,8 +232,9 @@ async fn run_one(queue: &dyn JobQueue, handler: &dyn JobHandler, config: &Worker
     if job.attempt > config.policy.max_attempts {
         // Claimed again after its last attempt stalled (the worker died mid-run): out of attempts.
         let error = format!("gave up after {} attempts (the last one stopped responding)", config.policy.max_attempts);
-        handler.gave_up(job, &error).await;
+        let after = handler.gave_up(job, &error).await;
         settle(queue.bury(job, &error).await);
+        after.run().await;
         return;
     }
     let heartbeat = async {
@@ -204,16 +256,21 @@ async fn run_one(queue: &dyn JobQueue, handler: &dyn JobHandler, config: &Worker
     };
     match outcome {
         None => tracing::warn!("lost the job's lease to another worker; stopped it"),
-        Some(Ok(())) => settle(queue.complete(job).await),
-        Some(Err(JobError::Retry(error))) if job.attempt < config.policy.max_attempts => {
-            let delay = config.policy.delay_after(job.attempt);
-            tracing::warn!(error, retry_in = ?delay, "job failed; will retry");
-            settle(queue.retry(job, delay, &error).await);
+        Some(Ok(after)) => {
+            settle(queue.complete(job).await);
+            after.run().await;
         }
-        Some(Err(JobError::Retry(error) | JobError::Fail(error))) => {
-            tracing::warn!(error, "job failed for good");
-            handler.gave_up(job, &error).await;
-            settle(queue.bury(job, &error).await);
+        Some(Err(error @ JobError::Retry(_))) if job.attempt < config.policy.max_attempts => {
+            let delay = config.policy.delay_after(job.attempt);
+            tracing::warn!(error = &error as &dyn std::error::Error, retry_in = ?delay, "job failed; will retry");
+            settle(queue.retry(job, delay, &error.to_string()).await);
+        }
+        Some(Err(error)) => {
+            tracing::warn!(error = &error as &dyn std::error::Error, "job failed for good");
+            let message = error.to_string();
+            let after = handler.gave_up(job, &message).await;
+            settle(queue.bury(job, &message).await);
+            after.run().await;
         }
     }
 }
@@ -221,7 +278,7 @@ async fn run_one(queue: &dyn JobQueue, handler: &dyn JobHandler, config: &Worker
 fn settle(result: Result<(), QueueError>) {
     if let Err(err) = result {
         // The lease will run out and the job run again; handlers are idempotent.
-        tracing::warn!(error = %err, "could not settle a job");
+        tracing::warn!(error = &err as &dyn std::error::Error, "could not settle a job");
     }
 }
 

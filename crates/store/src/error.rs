@@ -44,12 +44,33 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            let field = ["isrc", "iswc", "email", "provider"].into_iter().find(|f| detail.contains(f)).unwrap_or("id");
+        // sea-orm recognises the violation by its code (SQLSTATE 23505; SQLite's extended codes 1555/2067).
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            let field = unique_key(&err).map_or("id", conflicting_field);
             return StoreError::Conflict { field: field.to_owned(), reason: "is already taken".to_owned() };
         }
         StoreError::Database(err)
     }
+}
+
+/// The key a unique violation names: PostgreSQL reports the constraint (`recordings_isrc_key`,
+/// `idx-users-email`); SQLite only its message, `UNIQUE constraint failed: recordings.isrc`, whose columns are
+/// the key.
+fn unique_key(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(sqlx)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(sqlx))) = err
+    else {
+        return None;
+    };
+    let database = sqlx.as_database_error()?;
+    if let Some(constraint) = database.constraint() {
+        return Some(constraint.to_owned());
+    }
+    database.message().strip_prefix("UNIQUE constraint failed: ").map(str::to_owned)
+}
+
+/// The field clients are told about for a unique key's name.
+fn conflicting_field(key: String) -> &'static str {
+    ["isrc", "iswc", "email", "provider"].into_iter().find(|f| key.contains(f)).unwrap_or("id")
 }
 
 impl From<ValidationErrors> for StoreError {

@@ -166,6 +166,27 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+/// The one place an application error becomes a REST problem.
+impl From<omnisonic_app::AppError> for ApiError {
+    fn from(err: omnisonic_app::AppError) -> Self {
+        use omnisonic_app::AppError;
+        match err {
+            AppError::Invalid(errors) => Self::Validation(errors),
+            AppError::NotFound(what) => Self::NotFound(what),
+            AppError::Forbidden(why) => Self::Forbidden(why),
+            AppError::Conflict(why) => Self::Conflict(why),
+            AppError::Unavailable { what, source } => Self::Unavailable(format!("{what}: {source}")),
+            AppError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {

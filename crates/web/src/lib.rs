@@ -2,8 +2,8 @@
 //!
 //! Pages are server-rendered (askama) and enhanced with htmx, so every basic flow also works without JavaScript.
 //! REST handlers answer errors as RFC 9457 problem+json with a stable `code`; GraphQL is served over the same
-//! router. Handlers take the [`AppState`] and call the store directly — there is no service layer yet because no
-//! rule spans more than one store call.
+//! router. Handlers take the [`AppState`]; a use-case that spans more than one store call or has a side effect is
+//! `omnisonic_app`'s (called with `state.app`), a plain read or write calls the store directly.
 
 // Handlers' helpers return `Result<_, Response>`: the error branch *is* the answer to send, and boxing it would
 // only add an allocation on the path that is already the slow one.
@@ -31,7 +31,6 @@ pub use routes::bulk_import::{
     QUEUE as BULK_IMPORT_QUEUE, channel as bulk_import_channel, report_stream as bulk_import_report,
     status_message as bulk_import_status,
 };
-pub use routes::exports::QUEUE as EXPORT_QUEUE;
 pub use state::{AppState, Background, BulkImportLimits};
 
 use axum::Router;
@@ -76,16 +75,13 @@ pub fn subscriptions_router(state: AppState) -> Router {
 
 /// The whole HTTP surface of Omnisonic.
 pub fn router(state: AppState) -> Router {
+    let (rest, rest_doc) = routes::rest().split_for_parts();
     let api = Router::new()
-        .merge(routes::health::router())
-        .merge(routes::ingest::router())
-        .merge(routes::bulk_import::router())
-        .merge(routes::uploads::router())
-        .merge(routes::exports::router())
+        .merge(rest)
         .merge(realtime::router())
         .merge(routes::graphql::router())
         .merge(graphql_ws::router())
-        .merge(openapi::router());
+        .merge(openapi::router(rest_doc));
     let routes = Router::new().merge(pages::router()).merge(auth::router()).merge(api).merge(assets::router());
     with_middleware(state, routes)
 }
@@ -107,6 +103,5 @@ fn with_middleware(state: AppState, routes: Router<AppState>) -> Router {
 
 /// The OpenAPI document as JSON (what `/openapi.json` serves).
 pub fn openapi_json() -> String {
-    use utoipa::OpenApi;
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    openapi::document(routes::rest().into_openapi()).to_pretty_json().unwrap_or_default()
 }

@@ -31,6 +31,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
+use omnisonic_app::events::session_channel;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -48,27 +49,9 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Largest message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 
-/// The pub/sub channel of a studio session's room.
-pub fn session_channel(session_id: Uuid) -> String {
-    format!("session:{session_id}")
-}
-
 /// A realtime event as sent to clients: `{"type": kind, "data": data}`.
 pub fn event(kind: &str, data: serde_json::Value) -> String {
     serde_json::json!({ "type": kind, "data": data }).to_string()
-}
-
-/// Publishes event `kind` to a studio session's room. A failure is logged, never the caller's problem: events are
-/// at most once, and what matters is in the tables.
-pub async fn publish_to_session(
-    pubsub: &omnisonic_platform::PubSub,
-    session_id: Uuid,
-    kind: &str,
-    data: serde_json::Value,
-) {
-    if let Err(err) = pubsub.publish(&session_channel(session_id), &event(kind, data)).await {
-        tracing::warn!(error = %err, kind, "could not publish a realtime event");
-    }
 }
 
 /// Routes of this module.
@@ -288,14 +271,13 @@ async fn announce(state: &AppState, client: &Client, room: Uuid, what: &str) {
     state
         .publish_to_session(
             room,
-            "presence",
-            serde_json::json!({
+            &omnisonic_app::events::SessionEvent::Presence(serde_json::json!({
                 "event": what,
                 "sessionId": room,
                 "connectionId": client.connection_id,
                 "userId": client.user_id,
                 "name": client.name,
-            }),
+            })),
         )
         .await;
 }
@@ -333,7 +315,7 @@ async fn join(
             return;
         }
     };
-    let subscription = match state.background.pubsub.subscribe_confirmed(&session_channel(room)).await {
+    let subscription = match state.app.pubsub.subscribe_confirmed(&session_channel(room)).await {
         Ok(subscription) => subscription,
         Err(err) => {
             tracing::warn!(error = %err, "realtime subscription failed");

@@ -21,7 +21,9 @@ pub struct AppState {
     pub storage: omnisonic_platform::Storage,
     /// A CDN in front of the bucket (`STORAGE_CDN_URL`): download links point there instead of being signed.
     pub storage_cdn: Option<String>,
-    /// Pub/sub, the job queue and their limits.
+    /// The application layer's services: use-cases take this.
+    pub app: omnisonic_app::Context,
+    /// What only the web layer needs for background work.
     pub background: Background,
     /// Change events for GraphQL subscribers (the pub/sub behind the schema), for writes outside GraphQL.
     pub events: omnisonic_graphql::events::Events,
@@ -29,19 +31,11 @@ pub struct AppState {
     pub subscription_groups: crate::subscription_groups::SubscriptionGroups,
 }
 
-/// What connects the web layer to background work: events out to WebSocket clients, jobs out to workers.
+/// Settings of the web layer's own background work.
 #[derive(Clone)]
 pub struct Background {
-    /// Realtime events (in-process, or Redis across nodes).
-    pub pubsub: omnisonic_platform::PubSub,
-    /// Where exports are enqueued.
-    pub queue: Arc<dyn omnisonic_platform::JobQueue>,
-    /// `EXPORT_MAX_DURATION_SECONDS`: longer mixes are refused when asked for.
-    pub export_max_duration: std::time::Duration,
     /// Scratch space for probing uploaded audio when it becomes a track.
     pub scratch: std::path::PathBuf,
-    /// Counts requests against per-user limits (in process, or shared through Redis).
-    pub rate_limiter: omnisonic_platform::RateLimiter,
     /// Limits of bulk imports.
     pub bulk_import: BulkImportLimits,
 }
@@ -58,24 +52,24 @@ pub struct BulkImportLimits {
 }
 
 impl AppState {
-    /// State over `db`, with the schema built on it.
+    /// State over the application's services, with the GraphQL schema built on them.
     pub fn new(
-        db: DatabaseConnection,
+        app: omnisonic_app::Context,
         metrics: PrometheusHandle,
         auth: Arc<AuthRuntime>,
-        storage: omnisonic_platform::Storage,
         storage_cdn: Option<String>,
         background: Background,
     ) -> Self {
-        let events = crate::graphql_events(background.pubsub.clone());
-        let schema = omnisonic_graphql::build_schema(db.clone(), events.clone());
+        let events = crate::graphql_events(app.pubsub.clone());
+        let schema = omnisonic_graphql::build_schema(app.db.clone(), events.clone());
         Self {
-            db,
+            db: app.db.clone(),
             schema,
             metrics,
             auth,
-            storage,
+            storage: app.storage.clone(),
             storage_cdn,
+            app,
             background,
             events,
             subscription_groups: Default::default(),
@@ -83,8 +77,8 @@ impl AppState {
     }
 
     /// Publishes a realtime event to a studio session's room; a failure is logged, never the request's problem.
-    pub async fn publish_to_session(&self, session_id: uuid::Uuid, kind: &str, data: serde_json::Value) {
-        crate::realtime::publish_to_session(&self.background.pubsub, session_id, kind, data).await;
+    pub async fn publish_to_session(&self, session_id: uuid::Uuid, event: &omnisonic_app::events::SessionEvent) {
+        omnisonic_app::events::publish_to_session(&self.app.pubsub, session_id, event).await;
     }
 
     /// A download URL for a stored object: on the CDN when there is one, else presigned (S3) or signed by us

@@ -11,7 +11,7 @@ pub mod pipeline;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use omnisonic_domain::bulk_import::Format;
-use omnisonic_platform::{ClaimedJob, JobError, JobHandler, PubSub, Storage};
+use omnisonic_platform::{AfterSettle, ClaimedJob, JobError, JobHandler, PubSub, Storage};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::bulk_imports::{self as store, Status, Totals};
 use omnisonic_store::entities::bulk_import_job::Model as Job;
@@ -45,8 +45,8 @@ pub struct BulkImportHandler {
     pub tuning: Tuning,
 }
 
-fn retry(context: &str, err: impl std::fmt::Display) -> JobError {
-    JobError::Retry(format!("{context}: {err}"))
+fn retry(context: &str, err: impl std::error::Error + Send + Sync + 'static) -> JobError {
+    JobError::retry(context, err)
 }
 
 /// Publishes the job's state on its channel; a failure is logged, never the import's problem.
@@ -163,20 +163,24 @@ impl BulkImportHandler {
 
 #[async_trait]
 impl JobHandler for BulkImportHandler {
-    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+    async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError> {
         let payload: BulkImportJob =
             serde_json::from_str(&job.payload).map_err(|e| JobError::Fail(format!("bad payload: {e}")))?;
-        self.import(&payload).await
+        self.import(&payload).await.map(AfterSettle::from)
     }
 
-    async fn gave_up(&self, job: &ClaimedJob, error: &str) {
-        let Ok(payload) = serde_json::from_str::<BulkImportJob>(&job.payload) else { return };
+    async fn gave_up(&self, job: &ClaimedJob, error: &str) -> AfterSettle {
+        let Ok(payload) = serde_json::from_str::<BulkImportJob>(&job.payload) else { return AfterSettle::nothing() };
         let reason = format!("the import stopped and was not retried again: {error}");
         if let Err(err) = store::fail(&self.db, payload.job_id, &reason).await {
             tracing::warn!(error = %err, "could not mark the bulk import failed");
         }
-        if let Ok(Some(row)) = store::get_job(&self.db, payload.job_id).await {
-            publish(&self.pubsub, &row).await;
+        match store::get_job(&self.db, payload.job_id).await {
+            Ok(Some(row)) => {
+                let pubsub = self.pubsub.clone();
+                AfterSettle::then(async move { publish(&pubsub, &row).await })
+            }
+            _ => AfterSettle::nothing(),
         }
     }
 }

@@ -1,8 +1,106 @@
 //! The authorization matrix: every route that exists × {anonymous, signed-in non-owner, owner}, on both
-//! databases. A route added without a row here is a route nobody decided the access rules of.
+//! databases. A route added without a row here is a route nobody decided the access rules of: `cargo xtask
+//! tidy` fails when a route in `crates/web/src` is missing from [`ROUTES`], and the matrix test fails when a
+//! template in [`ROUTES`] got no request.
 
 use crate::helpers::{Browser, TestApp, both_backends};
 use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// Every route template the matrix covers (routers nested under `/auth` are covered by their `/auth/…` rows,
+/// which the `/api/auth/…` twins share).
+const ROUTES: &[&str] = &[
+    "/",
+    "/insight",
+    "/catalogue",
+    "/catalogue/works/{id}",
+    "/catalogue/recordings/{id}",
+    "/ledger",
+    "/ledger/cycles/{id}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs/",
+    "/assets/{*path}",
+    "/graphql",
+    "/graphql/ws",
+    "/realtime",
+    "/auth/signin",
+    "/auth/signin/email",
+    "/auth/signin/{provider}",
+    "/auth/callback/credentials",
+    "/auth/callback/email",
+    "/auth/callback/{provider}",
+    "/auth/signout",
+    "/auth/session",
+    "/api/auth/csrf",
+    "/api/auth/providers",
+    "/api/auth/signin",
+    "/account",
+    "/studio",
+    "/studio/sessions",
+    "/studio/sessions/{id}",
+    "/studio/sessions/{id}/edit",
+    "/studio/sessions/{id}/tracks",
+    "/studio/sessions/{id}/tracks/{track_id}",
+    "/studio/sessions/{id}/exports",
+    "/studio/sessions/{id}/uploads/{upload_id}/delete",
+    "/studio/sessions/{id}/delete",
+    "/api/upload",
+    "/api/upload/direct",
+    "/api/upload/{id}",
+    "/api/upload/{id}/delete",
+    "/api/upload/{id}/parts",
+    "/api/upload/{id}/complete",
+    "/api/files/{*key}",
+    "/api/export",
+    "/api/export/{id}",
+    "/api/export/{id}/download",
+    "/ingest/isrc",
+    "/ingest/isrc/bulk",
+    "/ingest/isrc/bulk/{id}",
+    "/ingest/isrc/bulk/{id}/errors.csv",
+    "/ingest/isrc/bulk/{id}/events",
+    "/imports",
+    "/imports/{id}",
+    "/settings/tokens",
+    "/settings/tokens/{id}/revoke",
+];
+
+/// Whether `path` (no query) is an instance of `template`: `{x}` stands for one segment, `{*x}` for the rest.
+fn matches(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (Some(seg), Some(_)) if seg.starts_with("{*") => return true,
+            (Some(seg), Some(value)) if seg.starts_with('{') => {
+                if value.is_empty() {
+                    return false;
+                }
+            }
+            (Some(seg), Some(value)) if seg == value => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// The templates each app (by address) was asked for by [`check`].
+static REQUESTED: Mutex<BTreeSet<(String, &'static str)>> = Mutex::new(BTreeSet::new());
+
+fn record(app: &TestApp, path: &str) {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut requested = REQUESTED.lock().expect("lock");
+    requested.extend(ROUTES.iter().filter(|t| matches(t, path)).map(|t| (app.address.to_string(), *t)));
+}
+
+/// The templates of [`ROUTES`] that `app` was never asked for.
+fn unrequested(app: &TestApp) -> Vec<&'static str> {
+    let requested = REQUESTED.lock().expect("lock");
+    ROUTES.iter().copied().filter(|t| !requested.contains(&(app.address.to_string(), *t))).collect()
+}
 
 /// Who sends a request.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +131,13 @@ async fn send(browser: &Browser, method: &str, path: &str, body: Option<&Body>) 
         ("GET", _) => browser.get(path).await,
         ("POST", Some(Body::Form(form))) => browser.post_form(path, form).await,
         ("POST", Some(Body::Json(value))) => browser.post_json(path, value).await,
+        ("POST", Some(Body::Bytes(bytes))) => {
+            let request = browser.client.post(browser.url(path)).body(bytes.clone());
+            browser.with_csrf_header(request).send().await.expect("POST")
+        }
+        ("DELETE", None) => {
+            browser.with_csrf_header(browser.client.delete(browser.url(path))).send().await.expect("DELETE")
+        }
         _ => unreachable!("{method} {path}"),
     }
 }
@@ -40,6 +145,7 @@ async fn send(browser: &Browser, method: &str, path: &str, body: Option<&Body>) 
 enum Body {
     Form(Vec<(&'static str, &'static str)>),
     Json(serde_json::Value),
+    Bytes(Vec<u8>),
 }
 
 async fn check(
@@ -50,6 +156,7 @@ async fn check(
     body: Option<Body>,
     expect: [Expect; 3],
 ) {
+    record(app, path);
     for (role, (browser, expected)) in
         [Role::Anonymous, Role::NonOwner, Role::Owner].into_iter().zip(browsers.into_iter().zip(expect))
     {
@@ -63,13 +170,13 @@ async fn check(
                 assert_eq!(location, sign_in_location(path), "{role:?} {method} {path}");
             }
         }
-        if status == 401 {
+        // REST answers 401 as problem+json; the sign-in pages answer a failed sign-in with the form again.
+        if status == 401 && !path.starts_with("/auth/") {
             assert_eq!(response.headers()["content-type"], "application/problem+json");
             let problem: serde_json::Value = response.json().await.expect("problem");
             assert_eq!(problem["code"], "unauthenticated", "{role:?} {method} {path}");
         }
     }
-    let _ = app;
 }
 
 both_backends! {
@@ -115,8 +222,31 @@ both_backends! {
         let nobody = uuid::Uuid::now_v7();
         check(&app, all, "GET", &format!("/api/export/{nobody}"), None, [Status(401), Status(404), Status(404)]).await;
         check(&app, all, "GET", &format!("/api/export/{nobody}/download"), None, [Status(401), Status(404), Status(404)]).await;
-        // The realtime gateway: sign-in first; a plain GET (no WebSocket upgrade) is told to upgrade.
+        // The realtime gateway and GraphQL subscriptions: a plain GET (no WebSocket upgrade) is told to upgrade;
+        // the gateway wants sign-in first, subscriptions are public (each operation checks its own access).
         check(&app, all, "GET", "/realtime", None, [Status(401), Status(426), Status(426)]).await;
+        check(&app, all, "GET", "/graphql/ws", None, [Status(426), Status(426), Status(426)]).await;
+
+        // Uploads: a signed-in user's own; metadata and changes are the owner's only.
+        let wav = || crate::exports::stereo_wav(0.1, 44_100, 440.0);
+        check(&app, all, "POST", "/api/upload?name=take.wav", Some(Body::Bytes(wav())), [Status(401), Status(201), Status(201)]).await;
+        let direct = json!({"name": "big.wav", "size": 6_000_000});
+        check(&app, all, "POST", "/api/upload/direct", Some(Body::Json(direct)), [Status(401), Status(201), Status(201)]).await;
+        let mine = crate::exports::upload(&app, "mine.wav", wav()).await;
+        check(&app, all, "GET", &format!("/api/upload/{mine}"), None, [Status(401), Status(403), Status(200)]).await;
+        let parts = json!({"partNumbers": [1]});
+        check(&app, all, "POST", &format!("/api/upload/{mine}/parts"), Some(Body::Json(parts)), [Status(401), Status(403), Status(409)]).await;
+        let complete = json!({"parts": [{"partNumber": 1, "etag": "x"}]});
+        check(&app, all, "POST", &format!("/api/upload/{mine}/complete"), Some(Body::Json(complete)), [Status(401), Status(403), Status(409)]).await;
+        // Files are reached through signed URLs only: without a valid signature nobody gets them.
+        let key = omnisonic_store::uploads::get_upload(&app.db, mine).await.expect("upload").storage_key;
+        check(&app, all, "GET", &format!("/api/files/{key}"), None, [Status(403), Status(403), Status(403)]).await;
+        check(&app, all, "POST", &format!("/api/upload/{mine}/delete"), Some(Body::Form(vec![])), [Status(401), Status(403), Status(204)]).await;
+        let second = crate::exports::upload(&app, "second.wav", wav()).await;
+        check(&app, all, "DELETE", &format!("/api/upload/{second}"), None, [Status(401), Status(403), Status(204)]).await;
+        let third = crate::exports::upload(&app, "third.wav", wav()).await;
+        check(&app, all, "POST", &format!("{session}/uploads/{third}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
+        assert!(omnisonic_store::uploads::get_upload(&app.db, third).await.is_err(), "the owner's delete happened");
         // Bulk imports (tests/api/bulk_import.rs covers a real job's owner and non-owner): sign-in first; a JSON
         // body is not a CSV or JSON Lines file.
         check(&app, all, "POST", "/ingest/isrc/bulk", Some(Body::Json(json!({}))), [Status(401), Status(415), Status(415)]).await;
@@ -162,14 +292,30 @@ both_backends! {
         .await
         .expect("work");
         check(&app, all, "GET", &format!("/catalogue/works/{}", work.id), None, [Status(200); 3]).await;
+        let recording = omnisonic_store::catalogue::recording_by_isrc(&app.db, "USRC11301176").await.expect("read").expect("ingested above");
+        check(&app, all, "GET", &format!("/catalogue/recordings/{}", recording.id), None, [Status(200); 3]).await;
+        check(&app, all, "GET", &format!("/ledger/cycles/{nobody}"), None, [SignIn, Status(403), Status(403)]).await;
 
         // Delete last: the non-owner is refused, the owner's delete removes the session and its tracks.
         check(&app, all, "POST", &format!("{session}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
         assert!(omnisonic_store::studio::get_session(&app.db, id).await.is_err());
         assert!(omnisonic_store::studio::list_tracks(&app.db, id).await.expect("tracks").is_empty());
 
+        // Signing in is open to everyone, with the session's CSRF token (the anonymous browser never fetched
+        // one); a request that cannot succeed (no email links, no GitHub configured here) is told why.
+        // Whether an address has an account is never revealed: the answer is "check your inbox" either way.
+        check(&app, all, "POST", "/auth/signin/email", Some(Body::Form(vec![("email", "x@example.test")])), [Status(403), Status(200), Status(200)]).await;
+        check(&app, all, "POST", "/auth/signin/github", Some(Body::Form(vec![])), [Status(403), Status(400), Status(400)]).await;
+        check(&app, all, "GET", "/auth/callback/github?code=x&state=y", None, [Status(400); 3]).await;
+        // A link's GET only shows the confirm button (mail scanners prefetch links); the POST redeems it.
+        check(&app, all, "GET", "/auth/callback/email?token=nope", None, [Status(200); 3]).await;
+        check(&app, all, "POST", "/auth/callback/email", Some(Body::Form(vec![("token", "nope")])), [Status(403), Status(400), Status(400)]).await;
+        let wrong = Body::Form(vec![("email", "nobody@example.test"), ("password", "wrong password")]);
+        check(&app, all, "POST", "/auth/callback/credentials", Some(wrong), [Status(403), Status(401), Status(401)]).await;
+
         // Sign-out is open to everyone (anonymous: a no-op) and always lands on the home page.
         check(&app, all, "POST", "/auth/signout", Some(Body::Form(vec![])), [Status(303); 3]).await;
+        assert_eq!(unrequested(&app), Vec::<&str>::new(), "routes in ROUTES without a row in the matrix");
     }
 
     async fn each_user_lists_only_their_own_sessions(app: TestApp) {

@@ -5,7 +5,7 @@
 use crate::helpers::{Backend, create_database};
 use async_trait::async_trait;
 use omnisonic_platform::queue::run_worker;
-use omnisonic_platform::{ClaimedJob, JobError, JobHandler, JobQueue, RetryPolicy, WorkerConfig};
+use omnisonic_platform::{AfterSettle, ClaimedJob, JobError, JobHandler, JobQueue, RetryPolicy, WorkerConfig};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ async fn queues() -> Vec<QueueUnderTest> {
         if let Some((url, guard)) = create_database(backend).await {
             let db = omnisonic_store::connect(&url, 4).await.expect("connect");
             omnisonic_store::migrate(&db).await.expect("migrate");
-            out.push((name, Arc::new(omnisonic::queue::DatabaseQueue::new(db)), Box::new(guard)));
+            out.push((name, Arc::new(omnisonic_app::queue::DatabaseQueue::new(db)), Box::new(guard)));
         }
     }
     if let Some(url) = redis_url() {
@@ -135,16 +135,21 @@ struct Flaky {
 
 #[async_trait]
 impl JobHandler for Flaky {
-    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+    async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         if self.permanent {
             return Err(JobError::Fail("bad input".to_owned()));
         }
-        if job.attempt < self.succeed_on { Err(JobError::Retry(format!("attempt {}", job.attempt))) } else { Ok(()) }
+        if job.attempt < self.succeed_on {
+            Err(JobError::Retry(format!("attempt {}", job.attempt).into()))
+        } else {
+            Ok(AfterSettle::nothing())
+        }
     }
 
-    async fn gave_up(&self, _job: &ClaimedJob, error: &str) {
+    async fn gave_up(&self, _job: &ClaimedJob, error: &str) -> AfterSettle {
         self.gave_up.lock().expect("lock").push(error.to_owned());
+        AfterSettle::nothing()
     }
 }
 

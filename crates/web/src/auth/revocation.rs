@@ -62,7 +62,7 @@ impl SignIn {
 
     /// Completes when this sign-in has ended.
     pub async fn ended(&self, state: &AppState) {
-        let mut nudges = Some(state.background.pubsub.subscribe(CHANNEL));
+        let mut nudges = Some(state.app.pubsub.subscribe(CHANNEL));
         // Spread the sockets' re-checks over the period, so ten thousand of them are a steady trickle of lookups
         // rather than a burst.
         let offset = RECHECK_EVERY.mul_f64(rand::random::<f64>());

@@ -16,6 +16,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use omnisonic_app::events::SessionEvent;
 use omnisonic_domain::ValidationErrors;
 use omnisonic_domain::studio::{SAMPLE_RATES, StudioSessionInput, TrackInput};
 use omnisonic_store::entities::{studio_session, track};
@@ -305,11 +306,8 @@ struct ExportItem {
 
 impl ExportItem {
     fn new(row: omnisonic_store::entities::export::Model) -> Self {
-        let label = match (row.format.as_str(), row.bit_depth, row.bitrate_kbps) {
-            ("mp3", _, Some(rate)) => format!("MP3 {rate} kbps"),
-            (format, Some(bits), _) => format!("{} {bits}-bit", format.to_ascii_uppercase()),
-            (format, _, _) => format.to_ascii_uppercase(),
-        };
+        let label = omnisonic_domain::export::ExportFormat::from_columns(&row.format, row.bit_depth, row.bitrate_kbps)
+            .map_or_else(|| row.format.to_ascii_uppercase(), |format| format.label());
         Self {
             id: row.id,
             created: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -496,7 +494,7 @@ async fn update(
                     "bpm": saved.bpm,
                     "sampleRate": saved.sample_rate,
                 });
-                state.publish_to_session(saved.id, "session.updated", data).await;
+                state.publish_to_session(saved.id, &SessionEvent::SessionUpdated(data)).await;
                 see_other(format!("/studio/sessions/{}", saved.id))
             }
             Err(err) => page_error(err, &uri),
@@ -587,7 +585,7 @@ async fn track_changed(state: &AppState, track: &track::Model, change: &str) {
         "solo": track.solo,
         "startOffsetSamples": track.start_offset_samples,
     });
-    state.publish_to_session(track.session_id, "track.updated", data).await;
+    state.publish_to_session(track.session_id, &SessionEvent::TrackUpdated(data)).await;
 }
 
 async fn to_detail_of_track(Path((id, _track)): Path<(String, String)>) -> Response {
@@ -645,20 +643,10 @@ async fn create_export(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (format, bits, rate) = match form.format.as_str() {
-        "wav24" => ("wav", Some(24), None),
-        "flac" => ("flac", None, None),
-        "mp3-320" => ("mp3", None, Some(320)),
-        "mp3-192" => ("mp3", None, Some(192)),
-        _ => ("wav", Some(16), None),
-    };
-    let outcome = match crate::routes::exports::parse_format(Some(format), bits, rate) {
-        Ok(choice) => crate::routes::exports::request_export(&state, &me, &session, choice).await,
-        Err(err) => Err(err),
-    };
-    match outcome {
+    let format = omnisonic_domain::export::ExportFormat::from_choice(&form.format);
+    match omnisonic_app::exports::request_export(&state.app, me.user.id, &session, format).await {
         Ok(_) => see_other(format!("/studio/sessions/{}#exports-heading", session.id)),
-        Err(crate::ApiError::Validation(errors)) => {
+        Err(omnisonic_app::AppError::Invalid(errors)) => {
             let reason = errors.0.first().map_or("the export was refused", |e| e.reason.as_str()).to_owned();
             let problems = PageProblems { track: ValidationErrors::default(), export: Some(reason) };
             detail_page(&state, &viewer, &me, &uri, session.id, TrackForm::default(), problems).await

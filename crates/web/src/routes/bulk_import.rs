@@ -8,13 +8,12 @@
 
 use crate::auth::ApiUser;
 use crate::{ApiError, AppState};
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
@@ -27,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// The queue bulk import jobs go to.
@@ -39,13 +40,14 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const RATE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
         // The size limit is ours (counted while streaming), not axum's default.
-        .route("/ingest/isrc/bulk", post(create).layer(DefaultBodyLimit::disable()))
-        .route("/ingest/isrc/bulk/{id}", get(show))
-        .route("/ingest/isrc/bulk/{id}/errors.csv", get(error_report))
-        .route("/ingest/isrc/bulk/{id}/events", get(events))
+        .layer(DefaultBodyLimit::disable())
+        .routes(routes!(show))
+        .routes(routes!(error_report))
+        .routes(routes!(events))
 }
 
 /// The pub/sub channel of a job's progress.
@@ -305,7 +307,7 @@ async fn start(
     check_head(format, &head)?;
 
     let key = format!("bulk-import:{}", me.user.id);
-    match state.background.rate_limiter.acquire(&key, limits.per_hour, RATE_WINDOW).await {
+    match state.app.rate_limiter.acquire(&key, limits.per_hour, RATE_WINDOW).await {
         Ok(None) => {}
         Ok(Some(wait)) => {
             return Err(ApiError::TooManyRequests {
@@ -358,7 +360,7 @@ async fn start(
         }
     };
     let payload = serde_json::json!({ "job_id": job.id }).to_string();
-    if let Err(err) = state.background.queue.enqueue(QUEUE, &payload).await {
+    if let Err(err) = state.app.queue.enqueue(QUEUE, &payload).await {
         store::fail(&state.db, job.id, "the job could not be queued; upload the file again").await?;
         return Err(ApiError::Unavailable(err.to_string()));
     }
@@ -543,7 +545,7 @@ pub async fn events(
 ) -> Result<Response, ApiError> {
     let job = owned(&state, &me, &id).await?;
     let subscription = state
-        .background
+        .app
         .pubsub
         .subscribe_confirmed(&channel(job.id))
         .await

@@ -7,25 +7,21 @@
 
 use crate::auth::{ApiUser, SignedIn};
 use crate::{ApiError, AppState};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use omnisonic_store::entities::{export, studio_session, track};
+use omnisonic_domain::export::ExportFormat;
+use omnisonic_store::entities::export;
 use omnisonic_store::exports as store;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-/// The queue exports go to (the worker in the binary listens on it).
-pub const QUEUE: &str = "exports";
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/export", post(create))
-        .route("/api/export/{id}", get(show))
-        .route("/api/export/{id}/download", get(download))
+/// Routes of this module, each with its OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create)).routes(routes!(show)).routes(routes!(download))
 }
 
 /// Body of `POST /api/export`.
@@ -95,118 +91,6 @@ impl From<export::Model> for ExportView {
     }
 }
 
-/// The validated choice of format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormatChoice {
-    /// `wav`, `flac` or `mp3`.
-    pub format: &'static str,
-    /// Bits per sample (WAV, FLAC).
-    pub bit_depth: Option<i32>,
-    /// MP3 bit rate.
-    pub bitrate_kbps: Option<i32>,
-}
-
-/// Checks a format request: `wav` (16 or 24 bit), `flac` (16 bit) or `mp3` (192 or 320 kbit/s).
-pub fn parse_format(
-    format: Option<&str>,
-    bit_depth: Option<i32>,
-    bitrate: Option<i32>,
-) -> Result<FormatChoice, ApiError> {
-    let format = format.map(str::trim).filter(|f| !f.is_empty()).unwrap_or("wav").to_ascii_lowercase();
-    match format.as_str() {
-        "wav" => {
-            if bitrate.is_some() {
-                return Err(ApiError::invalid("bitrate", "applies to mp3 only"));
-            }
-            match bit_depth.unwrap_or(16) {
-                depth @ (16 | 24) => Ok(FormatChoice { format: "wav", bit_depth: Some(depth), bitrate_kbps: None }),
-                _ => Err(ApiError::invalid("bitDepth", "must be 16 or 24")),
-            }
-        }
-        "flac" => {
-            if bitrate.is_some() {
-                return Err(ApiError::invalid("bitrate", "applies to mp3 only"));
-            }
-            // 16-bit, dithered: see crates/mixdown (the FLAC encoder cannot compress loud 24-bit mixes).
-            match bit_depth.unwrap_or(16) {
-                16 => Ok(FormatChoice { format: "flac", bit_depth: Some(16), bitrate_kbps: None }),
-                _ => Err(ApiError::invalid("bitDepth", "FLAC exports are 16-bit")),
-            }
-        }
-        "mp3" => {
-            if bit_depth.is_some() {
-                return Err(ApiError::invalid("bitDepth", "applies to wav and flac only"));
-            }
-            match bitrate.unwrap_or(320) {
-                rate @ (192 | 320) => Ok(FormatChoice { format: "mp3", bit_depth: None, bitrate_kbps: Some(rate) }),
-                _ => Err(ApiError::invalid("bitrate", "must be 192 or 320")),
-            }
-        }
-        _ => Err(ApiError::invalid("format", "must be wav, flac or mp3")),
-    }
-}
-
-/// How long the mix of these tracks will be, in seconds, from the lengths probed when they were added (mute and
-/// solo respected); `None` when a sounding track's length is unknown (the worker then enforces the limit).
-pub fn mix_seconds(tracks: &[track::Model], sample_rate: i32) -> Option<f64> {
-    let any_solo = tracks.iter().any(|t| t.solo && !t.mute && t.upload_id.is_some());
-    let mut longest: f64 = 0.0;
-    for t in tracks.iter().filter(|t| t.upload_id.is_some() && !t.mute && (!any_solo || t.solo)) {
-        let length = t.duration_ms? as f64 / 1000.0;
-        let offset = t.start_offset_samples as f64 / f64::from(sample_rate.max(1));
-        longest = longest.max(offset + length);
-    }
-    Some(longest)
-}
-
-/// Validates and records an export of `session` by its owner `me`, then enqueues it. Shared by the API and the
-/// session page's form.
-pub async fn request_export(
-    state: &AppState,
-    me: &SignedIn,
-    session: &studio_session::Model,
-    choice: FormatChoice,
-) -> Result<export::Model, ApiError> {
-    if session.user_id != me.user.id {
-        tracing::info!(user_id = %me.user.id, session_id = %session.id, "export of another user's session refused");
-        return Err(ApiError::Forbidden("only the session's owner can export it".to_owned()));
-    }
-    let tracks = omnisonic_store::studio::list_tracks(&state.db, session.id).await?;
-    if !tracks.iter().any(|t| t.upload_id.is_some() && !t.mute) {
-        return Err(ApiError::invalid("sessionId", "the session has no unmuted tracks with audio to mix"));
-    }
-    let limit = state.background.export_max_duration.as_secs();
-    if let Some(seconds) = mix_seconds(&tracks, session.sample_rate)
-        && seconds > limit as f64
-    {
-        return Err(ApiError::invalid(
-            "sessionId",
-            format!(
-                "the mix would be {seconds:.1} seconds long; exports are limited to {limit} seconds \
-                 (EXPORT_MAX_DURATION_SECONDS)"
-            ),
-        ));
-    }
-    let row =
-        store::create_export(&state.db, session.id, me.user.id, choice.format, choice.bit_depth, choice.bitrate_kbps)
-            .await?;
-    let payload = serde_json::json!({ "export_id": row.id }).to_string();
-    if let Err(err) = state.background.queue.enqueue(QUEUE, &payload).await {
-        // Without a job the row would stay pending for ever: record why instead.
-        let _ = store::fail_export(&state.db, row.id, "the export could not be queued; try again").await;
-        return Err(ApiError::Unavailable(format!("the job queue: {err}")));
-    }
-    tracing::info!(export_id = %row.id, session_id = %session.id, format = choice.format, "export queued");
-    state
-        .publish_to_session(
-            session.id,
-            "export.progress",
-            serde_json::json!({ "exportId": row.id, "sessionId": session.id, "progress": 0, "status": "pending" }),
-        )
-        .await;
-    Ok(row)
-}
-
 /// Asks for a mixdown of a studio session. Only the session's owner may.
 #[utoipa::path(post, path = "/api/export", tag = "exports", request_body = ExportRequest,
     responses(
@@ -221,9 +105,9 @@ pub async fn create(
     ApiUser(me): ApiUser,
     crate::extract::ApiJson(request): crate::extract::ApiJson<ExportRequest>,
 ) -> Result<(StatusCode, Json<ExportView>), ApiError> {
-    let choice = parse_format(request.format.as_deref(), request.bit_depth, request.bitrate)?;
+    let format = ExportFormat::parse(request.format.as_deref(), request.bit_depth, request.bitrate)?;
     let session = omnisonic_store::studio::get_session(&state.db, request.session_id).await?;
-    let row = request_export(&state, &me, &session, choice).await?;
+    let row = omnisonic_app::exports::request_export(&state.app, me.user.id, &session, format).await?;
     Ok((StatusCode::ACCEPTED, Json(row.into())))
 }
 

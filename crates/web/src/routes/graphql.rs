@@ -19,6 +19,7 @@ const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'sha256-ns4QAM
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
+    // not in OpenAPI: GraphQL over HTTP, described by its own schema (schema.graphql, introspection).
     Router::new().route("/graphql", get(graphiql).post(execute).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
 }
 

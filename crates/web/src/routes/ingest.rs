@@ -3,21 +3,22 @@
 use crate::auth::ApiUser;
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use omnisonic_domain::catalogue::RecordingInput;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// Largest body `POST /ingest/isrc` accepts; one record is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ingest/isrc", post(ingest_isrc).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest_isrc)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// One recording to ingest.

@@ -8,12 +8,12 @@
 
 use crate::auth::ApiUser;
 use crate::{ApiError, AppState};
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use omnisonic_domain::upload::{MAX_UPLOAD_BYTES, SNIFF_BYTES, display_name, sniff};
@@ -24,22 +24,27 @@ use omnisonic_store::uploads::{self as store, NewUpload};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tower::ServiceExt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// How long a download URL works (spec 1.2: one hour).
 pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(3600);
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        // The limit is ours (counted while streaming), not axum's default.
-        .route("/api/upload", post(create).layer(DefaultBodyLimit::disable()))
-        .route("/api/upload/direct", post(begin_direct))
-        .route("/api/upload/{id}", get(show).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        // not in OpenAPI: signed URLs the API hands out (downloads, browser-direct parts), never called by name.
+        .route("/api/files/{*key}", get(download).put(put_part))
+        // The limits are ours (counted while streaming), not axum's default.
+        .layer(DefaultBodyLimit::disable())
+        .routes(routes!(begin_direct))
+        .routes(routes!(show, remove))
+        // not in OpenAPI: the HTML forms' spelling of `DELETE /api/upload/{id}`.
         .route("/api/upload/{id}/delete", post(remove))
-        .route("/api/upload/{id}/parts", post(part_urls))
-        .route("/api/upload/{id}/complete", post(complete_direct))
-        .route("/api/files/{*key}", get(download).put(put_part).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(part_urls))
+        .routes(routes!(complete_direct))
 }
 
 /// Query of `POST /api/upload`.

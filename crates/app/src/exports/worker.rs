@@ -1,4 +1,4 @@
-//! The export worker: mixes a studio session down to a file (spec 1.3) as a job on the `exports` queue.
+//! The export worker: mixes a studio session down to a file (spec 1.3) as an [`ExportJob`].
 //!
 //! Idempotent, because the queue delivers at least once:
 //! - a finished export (completed or failed) is never processed again;
@@ -10,29 +10,21 @@
 //! lease heartbeats and for the progress updates, which go to the `exports` row and out over pub/sub on the
 //! session's channel (`session:<id>`) for the realtime gateway.
 
+use super::{ExportJob, ExportPayload};
+use crate::events::{ExportCompleted, ExportFailed, ExportProgress, SessionEvent, publish_to_session};
+use crate::jobs;
 use async_trait::async_trait;
+use omnisonic_domain::export::ExportFormat;
 use omnisonic_mixdown::{ClipProtection, MixError, MixSettings, Mp3Bitrate, OutputFormat, TrackInput, WavBits};
-use omnisonic_platform::{ClaimedJob, JobError, JobHandler, PubSub, Storage};
+use omnisonic_platform::{AfterSettle, ClaimedJob, JobError, JobHandler, PubSub, Storage};
 use omnisonic_store::entities::export;
 use omnisonic_store::{DatabaseConnection, exports as store};
-use omnisonic_web::realtime::publish_to_session;
-use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-
-/// The queue exports run on (the web layer enqueues on it).
-pub const QUEUE: &str = omnisonic_web::EXPORT_QUEUE;
-
-/// A job's payload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExportJob {
-    /// The `exports` row to fill.
-    pub export_id: Uuid,
-}
 
 /// Runs export jobs.
 pub struct ExportHandler {
@@ -53,41 +45,43 @@ pub fn export_key(export: &export::Model) -> String {
     format!("exports/{}/{}.{}", export.session_id, export.id, export.format)
 }
 
-fn output_format(export: &export::Model) -> Result<OutputFormat, String> {
-    match (export.format.as_str(), export.bit_depth, export.bitrate_kbps) {
-        ("wav", Some(24), _) => Ok(OutputFormat::Wav { bits: WavBits::TwentyFour }),
-        ("wav", _, _) => Ok(OutputFormat::Wav { bits: WavBits::Sixteen }),
-        ("flac", _, _) => Ok(OutputFormat::Flac),
-        ("mp3", _, Some(192)) => Ok(OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps192 }),
-        ("mp3", _, _) => Ok(OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps320 }),
-        (other, _, _) => Err(format!("unknown export format {other:?}")),
-    }
+/// The engine's output for an export's stored format.
+fn output_format(export: &export::Model) -> Result<OutputFormat, JobError> {
+    let format = ExportFormat::from_columns(&export.format, export.bit_depth, export.bitrate_kbps)
+        .ok_or_else(|| JobError::Fail(format!("unknown export format {:?}", export.format)))?;
+    Ok(match format {
+        ExportFormat::Wav { bits: 24 } => OutputFormat::Wav { bits: WavBits::TwentyFour },
+        ExportFormat::Wav { .. } => OutputFormat::Wav { bits: WavBits::Sixteen },
+        ExportFormat::Flac => OutputFormat::Flac,
+        ExportFormat::Mp3 { kbps: 192 } => OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps192 },
+        ExportFormat::Mp3 { .. } => OutputFormat::Mp3 { bitrate: Mp3Bitrate::Kbps320 },
+    })
 }
 
-fn retry(context: &str, err: impl std::fmt::Display) -> JobError {
-    JobError::Retry(format!("{context}: {err}"))
+fn retry(context: &str, err: impl std::error::Error + Send + Sync + 'static) -> JobError {
+    JobError::retry(context, err)
 }
 
 impl ExportHandler {
-    async fn publish(&self, session_id: Uuid, kind: &str, data: serde_json::Value) {
-        publish_to_session(&self.pubsub, session_id, kind, data).await;
+    async fn publish(&self, session_id: Uuid, event: SessionEvent) {
+        publish_to_session(&self.pubsub, session_id, &event).await;
     }
 
-    async fn export(&self, job: &ExportJob) -> Result<(), JobError> {
+    async fn export(&self, job: &ExportPayload) -> Result<AfterSettle, JobError> {
         // The time limit counts from the start of the attempt: fetching the tracks is part of the job.
         let deadline = Instant::now() + self.max_duration;
         let export = match store::get_export(&self.db, job.export_id).await {
             Ok(export) => export,
             // Deleted with its session: nothing to do.
-            Err(omnisonic_store::StoreError::NotFound { .. }) => return Ok(()),
+            Err(omnisonic_store::StoreError::NotFound { .. }) => return Ok(AfterSettle::nothing()),
             Err(err) => return Err(retry("load the export", err)),
         };
         if !store::start_processing(&self.db, export.id).await.map_err(|e| retry("start the export", e))? {
             tracing::info!(export_id = %export.id, "export already finished; nothing to do");
-            return Ok(());
+            return Ok(AfterSettle::nothing());
         }
-        self.publish(export.session_id, "export.progress", progress_data(&export, 0)).await;
-        let format = output_format(&export).map_err(JobError::Fail)?;
+        self.publish(export.session_id, progress(&export, 0)).await;
+        let format = output_format(&export)?;
         let session = omnisonic_store::studio::get_session(&self.db, export.session_id)
             .await
             .map_err(|e| retry("load the session", e))?;
@@ -184,7 +178,7 @@ impl ExportHandler {
                     if let Err(err) = store::set_progress(&self.db, export.id, i32::from(percent)).await {
                         tracing::warn!(error = ?err, "could not record export progress");
                     }
-                    self.publish(export.session_id, "export.progress", progress_data(&export, percent)).await;
+                    self.publish(export.session_id, progress(&export, percent)).await;
                 }
             }
         };
@@ -212,30 +206,36 @@ impl ExportHandler {
         let stored = self.storage.upload_file(&staging, &output).await.map_err(|e| retry("store the file", e))?;
         self.storage.rename(&staging, &key).await.map_err(|e| retry("move the file into place", e))?;
         let size = i64::try_from(stored.size).unwrap_or(i64::MAX);
-        if store::complete_export(&self.db, export.id, &key, size).await.map_err(|e| retry("record completion", e))? {
-            tracing::info!(
-                export_id = %export.id,
-                frames = report.frames,
-                bytes = stored.size,
-                tracks = report.tracks_mixed,
-                "export completed"
-            );
-            let data = serde_json::json!({
-                "exportId": export.id,
-                "sessionId": export.session_id,
-                "format": export.format,
-                "fileSize": stored.size,
-                "progress": 100,
-                "downloadUrl": format!("/api/export/{}/download", export.id),
-            });
-            self.publish(export.session_id, "export.completed", data).await;
+        if !store::complete_export(&self.db, export.id, &key, size).await.map_err(|e| retry("record completion", e))? {
+            return Ok(AfterSettle::nothing());
         }
-        Ok(())
+        tracing::info!(
+            export_id = %export.id,
+            frames = report.frames,
+            bytes = stored.size,
+            tracks = report.tracks_mixed,
+            "export completed"
+        );
+        let completed = SessionEvent::ExportCompleted(ExportCompleted {
+            export_id: export.id,
+            session_id: export.session_id,
+            format: export.format.clone(),
+            file_size: stored.size,
+            progress: 100,
+            download_url: format!("/api/export/{}/download", export.id),
+        });
+        let pubsub = self.pubsub.clone();
+        Ok(AfterSettle::then(async move { publish_to_session(&pubsub, export.session_id, &completed).await }))
     }
 }
 
-fn progress_data(export: &export::Model, percent: u8) -> serde_json::Value {
-    serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "progress": percent, "status": "processing" })
+fn progress(export: &export::Model, percent: u8) -> SessionEvent {
+    SessionEvent::ExportProgress(ExportProgress {
+        export_id: export.id,
+        session_id: export.session_id,
+        progress: percent,
+        status: "processing",
+    })
 }
 
 struct RemoveOnDrop(PathBuf);
@@ -256,25 +256,29 @@ impl Drop for CancelOnDrop {
 
 #[async_trait]
 impl JobHandler for ExportHandler {
-    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
-        let payload: ExportJob = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("unreadable export job payload: {e}")))?;
-        self.export(&payload).await
+    async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError> {
+        self.export(&jobs::payload::<ExportJob>(job)?).await
     }
 
-    async fn gave_up(&self, job: &ClaimedJob, error: &str) {
-        let Ok(payload) = serde_json::from_str::<ExportJob>(&job.payload) else { return };
+    async fn gave_up(&self, job: &ClaimedJob, error: &str) -> AfterSettle {
+        let Ok(payload) = jobs::payload::<ExportJob>(job) else { return AfterSettle::nothing() };
         match store::fail_export(&self.db, payload.export_id, error).await {
-            Ok(true) => {
-                if let Ok(export) = store::get_export(&self.db, payload.export_id).await {
-                    let data =
-                        serde_json::json!({ "exportId": export.id, "sessionId": export.session_id, "error": error });
-                    self.publish(export.session_id, "export.failed", data).await;
+            Ok(true) => match store::get_export(&self.db, payload.export_id).await {
+                Ok(export) => {
+                    let failed = SessionEvent::ExportFailed(ExportFailed {
+                        export_id: export.id,
+                        session_id: export.session_id,
+                        error: error.to_owned(),
+                    });
+                    let pubsub = self.pubsub.clone();
+                    AfterSettle::then(async move { publish_to_session(&pubsub, export.session_id, &failed).await })
                 }
-            }
-            Ok(false) => {}
+                Err(_) => AfterSettle::nothing(),
+            },
+            Ok(false) => AfterSettle::nothing(),
             Err(err) => {
-                tracing::error!(error = ?err, export_id = %payload.export_id, "could not record a failed export")
+                tracing::error!(error = ?err, export_id = %payload.export_id, "could not record a failed export");
+                AfterSettle::nothing()
             }
         }
     }

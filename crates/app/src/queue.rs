@@ -25,10 +25,7 @@ impl DatabaseQueue {
 }
 
 fn backend(err: StoreError) -> QueueError {
-    QueueError::Backend(format!(
-        "{err}: {}",
-        std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default()
-    ))
+    QueueError::Backend(Box::new(err))
 }
 
 fn now_ms() -> i64 {

@@ -1,0 +1,6 @@
+//! The application layer's own tests: use-cases called directly, without HTTP, on SQLite and on PostgreSQL
+//! (`OMNISONIC_TEST_DATABASE_URL`; with `OMNISONIC_REQUIRE_SERVICES=1` a missing server fails instead of
+//! skipping).
+
+mod exports;
+mod harness;
