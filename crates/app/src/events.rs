@@ -5,9 +5,11 @@ use omnisonic_platform::PubSub;
 use serde::Serialize;
 use uuid::Uuid;
 
+pub mod catalogue;
+
 /// The pub/sub channel of a studio session's room.
 pub fn session_channel(session_id: Uuid) -> String {
-    format!("session:{session_id}")
+    omnisonic_domain::channels::session(session_id)
 }
 
 /// Something that happened in a studio session, as its room hears it.
@@ -52,9 +54,19 @@ impl SessionEvent {
         }
     }
 
-    /// The message as sent on the channel and to clients.
+    /// The message as sent on the channel and to clients, with the current request id as `requestId` when the
+    /// event happens on behalf of a request (see [`crate::trace`]).
     pub fn to_message(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let Some(request_id) = crate::trace::request_id() else {
+            return serde_json::to_string(self).unwrap_or_default();
+        };
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut message)) => {
+                message.insert("requestId".to_owned(), serde_json::Value::String(request_id));
+                serde_json::Value::Object(message).to_string()
+            }
+            _ => serde_json::to_string(self).unwrap_or_default(),
+        }
     }
 }
 
@@ -128,5 +140,14 @@ mod tests {
         let update = SessionEvent::TrackUpdated(serde_json::json!({"name": "Kick"}));
         assert_eq!(update.to_message(), r#"{"type":"track.updated","data":{"name":"Kick"}}"#);
         assert!(!update.owner_only());
+    }
+
+    #[tokio::test]
+    async fn an_event_on_behalf_of_a_request_names_it() {
+        let update = SessionEvent::TrackUpdated(serde_json::json!({"name": "Kick"}));
+        let message = crate::trace::with_request_id("req-7".to_owned(), async { update.to_message() }).await;
+        let value: serde_json::Value = serde_json::from_str(&message).expect("json");
+        assert_eq!(value["requestId"], "req-7");
+        assert_eq!(value["type"], "track.updated");
     }
 }

@@ -54,15 +54,6 @@ pub fn mix_seconds(tracks: &[track::Model], sample_rate: i32) -> Option<f64> {
     Some(longest)
 }
 
-/// The owner check of every studio write: only the session's owner may change it or export it.
-pub fn require_owner(user_id: Uuid, session: &studio_session::Model, what: &str) -> Result<(), AppError> {
-    if session.user_id == user_id {
-        return Ok(());
-    }
-    tracing::info!(%user_id, session_id = %session.id, what, "refused: not the session's owner");
-    Err(AppError::Forbidden(format!("only the session's owner can {what}")))
-}
-
 /// Validates and records an export of `session` by `user_id`, then enqueues it and tells the session's room.
 ///
 /// Refused (nothing written) when `user_id` is not the owner, when no unmuted track has audio, or when the
@@ -75,7 +66,10 @@ pub async fn request_export(
     session: &studio_session::Model,
     format: ExportFormat,
 ) -> Result<export::Model, AppError> {
-    require_owner(user_id, session, "export it")?;
+    if !crate::access::is_owner(session, user_id) {
+        tracing::info!(%user_id, session_id = %session.id, "export of another user's session refused");
+        return Err(AppError::Forbidden("only the session's owner can export it".to_owned()));
+    }
     let tracks = omnisonic_store::studio::list_tracks(&ctx.db, session.id).await?;
     if !tracks.iter().any(|t| t.upload_id.is_some() && !t.mute) {
         return Err(AppError::invalid("sessionId", "the session has no unmuted tracks with audio to mix"));

@@ -3,7 +3,7 @@
 //! platform knows nothing of our tables; the SQL itself is in `omnisonic_store::jobs`.
 
 use async_trait::async_trait;
-use omnisonic_platform::{ClaimedJob, JobQueue, QueueError};
+use omnisonic_platform::{ClaimedJob, JobCounts, JobInfo, JobQueue, JobState, QueueError};
 use omnisonic_store::{DatabaseConnection, StoreError, jobs};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +79,46 @@ impl JobQueue for DatabaseQueue {
 
     async fn wait_for_work(&self, _queue: &str, max: Duration) {
         let _ = tokio::time::timeout(max, self.enqueued.notified()).await;
+    }
+
+    async fn inspect(&self, queue: &str, limit: usize) -> Result<Vec<JobInfo>, QueueError> {
+        let now = now_ms();
+        let rows = jobs::list(&self.db, queue, u64::try_from(limit).unwrap_or(u64::MAX)).await.map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let state = match (row.dead, row.lease_until_ms, &row.last_error) {
+                    (true, _, _) => JobState::Buried,
+                    (false, Some(until), _) if until >= now => JobState::Running,
+                    (false, _, Some(_)) => JobState::Failed,
+                    _ => JobState::Queued,
+                };
+                JobInfo {
+                    id: row.id,
+                    queue: queue.to_owned(),
+                    state,
+                    attempts: u32::try_from(row.attempts).unwrap_or(0),
+                    last_error: row.last_error,
+                    payload: row.payload,
+                }
+            })
+            .collect())
+    }
+
+    async fn counts(&self, queue: &str) -> Result<JobCounts, QueueError> {
+        let [queued, running, failed, buried] = jobs::state_counts(&self.db, queue, now_ms())
+            .await
+            .map_err(backend)?
+            .map(|n| u64::try_from(n).unwrap_or(0));
+        Ok(JobCounts { queued, running, failed, buried })
+    }
+
+    async fn revive(&self, queue: &str, id: &str) -> Result<bool, QueueError> {
+        let revived = jobs::revive(&self.db, queue, id, now_ms()).await.map_err(backend)?;
+        if revived {
+            self.enqueued.notify_waiters();
+        }
+        Ok(revived)
     }
 
     fn describe(&self) -> &'static str {

@@ -37,6 +37,7 @@ macro_rules! string_enum {
 pub mod account;
 pub mod bulk_import;
 pub mod catalogue;
+pub mod channels;
 pub mod ddex;
 pub mod export;
 pub mod ids;

@@ -1,8 +1,6 @@
 //! Change events: what mutations publish after their write commits, and what subscriptions listen to.
 //!
-//! Channels are the spec's (`work:{id}`, `recording:{id}`, `ledger:cycle:{id}`, `checkpoint:{id}`) plus
-//! `license:work:{id}`; a subscription without a cycle id listens on the `*` channel, which every ledger event is
-//! also published to. A message is the changed row as JSON, so a node can hand it to ten thousand subscribers
+//! Channels are named in `omnisonic_domain::channels`. A message is the changed row as JSON, so a node can hand it to ten thousand subscribers
 //! without asking the database again.
 //!
 //! The bus itself is behind [`EventBus`]: this crate knows no transport (the web crate plugs in the platform's
@@ -13,7 +11,6 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::{Serialize, de::DeserializeOwned};
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// Where change events travel: publish to a channel, and listen to one.
 pub trait EventBus: Send + Sync {
@@ -27,30 +24,7 @@ pub trait EventBus: Send + Sync {
 #[derive(Clone)]
 pub struct Events(pub Arc<dyn EventBus>);
 
-/// The channel of one work's changes.
-pub fn work(id: Uuid) -> String {
-    format!("work:{id}")
-}
-
-/// The channel of one recording's changes.
-pub fn recording(id: Uuid) -> String {
-    format!("recording:{id}")
-}
-
-/// The channel of one cycle's new entries; `None` is every cycle's.
-pub fn ledger_cycle(id: Option<Uuid>) -> String {
-    id.map_or_else(|| "ledger:cycle:*".to_owned(), |id| format!("ledger:cycle:{id}"))
-}
-
-/// The channel of one cycle's checkpoint; `None` is every cycle's.
-pub fn checkpoint(id: Option<Uuid>) -> String {
-    id.map_or_else(|| "checkpoint:*".to_owned(), |id| format!("checkpoint:{id}"))
-}
-
-/// The channel of one work's license changes.
-pub fn license_work(id: Uuid) -> String {
-    format!("license:work:{id}")
-}
+pub use omnisonic_domain::channels::{checkpoint, ledger_cycle, license_work, recording, work};
 
 /// Publishes `row` on each channel. Called only after the write has committed; a failure is logged, never the
 /// caller's error — the write stands, and subscribers that miss an event see the change on their next read.

@@ -112,6 +112,15 @@ pub enum Command {
     /// Licenses: `expire` marks active licenses whose end has passed as expired (the daily job, run by hand).
     #[command(subcommand)]
     Licenses(LicensesCommand),
+    /// Background jobs: `list` shows queued, running, failed and buried jobs per queue; `retry` puts a buried
+    /// job back to run again.
+    ///
+    /// Examples:
+    ///   omnisonic jobs list
+    ///   omnisonic jobs list --queue exports --state buried
+    ///   omnisonic jobs retry 0190a3c4-…
+    #[command(subcommand, verbatim_doc_comment)]
+    Jobs(JobsCommand),
     /// Print .env.example, generated from the settings' documentation.
     #[command(hide = true)]
     EnvExample,
@@ -128,6 +137,31 @@ pub enum UploadsCommand {
         /// Age in days after which an unused upload goes.
         #[arg(long, default_value_t = 30, value_name = "DAYS")]
         older_than_days: u64,
+    },
+}
+
+/// `omnisonic jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Counts per queue and state, then the jobs themselves (id, state, attempts, last error).
+    List {
+        /// Only this queue (exports, bulk_imports, maintenance).
+        #[arg(long, value_name = "QUEUE")]
+        queue: Option<String>,
+        /// Only jobs in this state (queued, running, failed, buried).
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// At most this many jobs per queue.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: usize,
+    },
+    /// Put a buried job back on its queue to run now, with fresh attempts.
+    Retry {
+        /// The job's id (from `jobs list`).
+        id: String,
+        /// Its queue; by default every queue is tried.
+        #[arg(long, value_name = "QUEUE")]
+        queue: Option<String>,
     },
 }
 
@@ -291,7 +325,7 @@ impl Cli {
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
                 let storage = startup::connect_storage(&settings).await?;
                 let age = std::time::Duration::from_secs(older_than_days.saturating_mul(24 * 3600));
-                let report = crate::jobs::cleanup_uploads(&db, &storage, age, dry_run).await?;
+                let report = omnisonic_app::maintenance::cleanup_uploads(&db, &storage, age, dry_run).await?;
                 if dry_run {
                     println!("would delete {report}");
                 } else {
@@ -320,8 +354,7 @@ impl Cli {
                 let db = startup::connect(&settings).await?;
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
                 let summary =
-                    crate::bulk_import::cli::import_file(&db, &file, format.as_deref(), &settings, errors.as_deref())
-                        .await?;
+                    crate::import_cli::import_file(&db, &file, format.as_deref(), &settings, errors.as_deref()).await?;
                 println!("{summary}");
                 Ok(())
             }
@@ -347,11 +380,17 @@ impl Cli {
                     let due = omnisonic_store::licenses::count_due(&db, at).await?;
                     println!("{due} licenses would expire");
                 } else {
-                    let pubsub = omnisonic_web::graphql_events(startup::connect_pubsub(&settings).await?);
-                    let expired = crate::rights::expire_licenses(&db, &pubsub, at).await?;
+                    let pubsub = startup::connect_pubsub(&settings).await?;
+                    let expired = omnisonic_app::maintenance::expire_licenses(&db, &pubsub, at).await?;
                     println!("{expired} licenses expired");
                 }
                 Ok(())
+            }
+            Command::Jobs(command) => {
+                let db = startup::connect(&settings).await?;
+                omnisonic_store::migrate(&db).await.context("migrate the database")?;
+                let queue = startup::connect_queue(&settings, &db).await?;
+                crate::jobs_cli::run(&*queue, command).await
             }
             Command::EnvExample => {
                 print!("{}", env_example());

@@ -2,9 +2,9 @@
 //!
 //! This is the only crate that names concrete backends; everything below it takes what it is given.
 
-pub mod bulk_import;
 pub mod cli;
-pub mod jobs;
+pub mod import_cli;
+pub mod jobs_cli;
 pub mod rights;
 pub mod seed;
 pub mod serve;

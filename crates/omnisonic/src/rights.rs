@@ -1,4 +1,5 @@
-//! Rights-graph operations outside GraphQL: the daily license expiry and importing DDEX ERN deals as licenses.
+//! Rights-graph operations outside GraphQL: importing DDEX ERN deals as licenses (the license expiry is an
+//! upkeep task of `omnisonic_app::maintenance`).
 
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
@@ -7,49 +8,11 @@ use omnisonic_domain::ddex;
 use omnisonic_domain::license::{LicenseInput, RightsType};
 use omnisonic_graphql::events;
 use omnisonic_graphql::events::Events;
-use omnisonic_platform::PubSub;
 use omnisonic_store::{DatabaseConnection, StoreError, catalogue, licenses};
 use std::path::Path;
-use std::time::Duration;
 
-/// How often the expiry job runs.
-pub const EXPIRY_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// Largest ERN file `import-ern` reads (a release message is tens of kilobytes; a whole catalogue a few MiB).
 pub const MAX_ERN_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Expires every active license whose end has passed at `now`, and tells each work's subscribers. Returns how many.
-pub async fn expire_licenses(
-    db: &DatabaseConnection,
-    pubsub: &Events,
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    let expired = licenses::expire_due(db, now).await?;
-    for row in &expired {
-        events::publish(pubsub, &[events::license_work(row.work_id)], row).await;
-    }
-    Ok(expired.len())
-}
-
-/// Runs [`expire_licenses`] at start and then every [`EXPIRY_EVERY`] until `stop` turns true. Several nodes may
-/// run it: a license is only ever expired once.
-pub async fn daily_license_expiry(
-    db: DatabaseConnection,
-    pubsub: PubSub,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let pubsub = omnisonic_web::graphql_events(pubsub);
-    loop {
-        match expire_licenses(&db, &pubsub, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "licenses expired"),
-            Err(err) => tracing::error!(error = ?err, "license expiry failed"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(EXPIRY_EVERY) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
 
 /// What an ERN import did.
 #[derive(Debug, Default, PartialEq, Eq)]

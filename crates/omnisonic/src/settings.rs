@@ -266,8 +266,8 @@ pub struct Settings {
 
 impl Settings {
     /// How bulk imports run (batch size, batches in flight).
-    pub fn import_tuning(&self) -> crate::bulk_import::pipeline::Tuning {
-        crate::bulk_import::pipeline::Tuning {
+    pub fn import_tuning(&self) -> omnisonic_app::bulk_import::pipeline::Tuning {
+        omnisonic_app::bulk_import::pipeline::Tuning {
             batch_size: self.bulk_import_batch_size,
             concurrency: self.bulk_import_concurrency,
             ..Default::default()
@@ -485,64 +485,23 @@ impl Settings {
     /// Fills every setting not given on the command line or in the environment from the TOML file at `path`.
     /// Unknown keys are reported, not silently ignored.
     pub fn apply_file(&mut self, path: &Path, matches: &ArgMatches) -> anyhow::Result<Vec<String>> {
+        use clap::FromArgMatches;
         let text = std::fs::read_to_string(path).with_context(|| format!("read settings file {}", path.display()))?;
         let table: toml::Table = text.parse().with_context(|| format!("parse settings file {}", path.display()))?;
+        // The file is read by the same clap definitions as flags and environment, so a setting is declared once
+        // (its field): the key is the field's name, the value is parsed and checked as the flag's would be.
+        // Without defaults and environment, only what the file says is applied.
+        let command = Self::augment_args(clap::Command::new("settings-file").no_binary_name(true))
+            .mut_args(|arg| arg.default_value(None).env(None).global(false));
+        let mut args = Vec::new();
         let mut unknown = Vec::new();
-        const KNOWN: [&str; 45] = [
-            "data_dir",
-            "database_url",
-            "database_read_url",
-            "database_max_connections",
-            "redis_url",
-            "bind",
-            "auto_migrate",
-            "log_format",
-            "auth_url",
-            "github_client_id",
-            "github_client_secret",
-            "github_base_url",
-            "github_api_url",
-            "google_client_id",
-            "google_client_secret",
-            "google_issuer_url",
-            "discord_client_id",
-            "discord_client_secret",
-            "discord_base_url",
-            "auth_credentials",
-            "auth_session_idle_secs",
-            "auth_session_max_age_secs",
-            "auth_email",
-            "smtp_url",
-            "email_from",
-            "storage_type",
-            "s3_bucket_name",
-            "s3_region",
-            "aws_access_key_id",
-            "aws_secret_access_key",
-            "minio_endpoint",
-            "minio_bucket_name",
-            "minio_access_key",
-            "minio_secret_key",
-            "storage_cdn_url",
-            "auth_secret",
-            "export_worker_concurrency",
-            "export_max_duration_seconds",
-            "job_lease_seconds",
-            "redis_key_prefix",
-            "subscriptions_port",
-            "bulk_import_max_file_size_mb",
-            "bulk_import_batch_size",
-            "bulk_import_concurrency",
-            "bulk_import_rate_limit_per_hour",
-        ];
         for (key, value) in table {
-            if !KNOWN.contains(&key.as_str()) {
+            let Some(long) = command.get_arguments().find(|a| a.get_id() == key.as_str()).and_then(|a| a.get_long())
+            else {
                 unknown.push(key);
                 continue;
-            }
-            let explicit =
-                matches!(matches.value_source(&key), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
-            if explicit {
+            };
+            if matches!(matches.value_source(&key), Some(ValueSource::CommandLine | ValueSource::EnvVariable)) {
                 continue;
             }
             let text = match &value {
@@ -551,62 +510,14 @@ impl Settings {
                 toml::Value::Boolean(b) => b.to_string(),
                 _ => bail!("{}: `{key}` must be a string, integer or boolean", path.display()),
             };
-            let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: `{key}`: {e}", path.display());
-            match key.as_str() {
-                "data_dir" => self.data_dir = PathBuf::from(text),
-                "database_url" => self.database_url = Some(Secret(text)),
-                "database_read_url" => self.database_read_url = Some(Secret(text)),
-                "database_max_connections" => self.database_max_connections = text.parse().map_err(|e| bad(&e))?,
-                "redis_url" => self.redis_url = Some(Secret(text)),
-                "bind" => self.bind = text.parse().map_err(|e| bad(&e))?,
-                "auto_migrate" => self.auto_migrate = text.parse().map_err(|e| bad(&e))?,
-                "log_format" => self.log_format = LogFormat::from_str(&text, true).map_err(|e| bad(&e))?,
-                "auth_url" => self.auth_url = Some(text),
-                "github_client_id" => self.github_client_id = Some(text),
-                "github_client_secret" => self.github_client_secret = Some(Secret(text)),
-                "github_base_url" => self.github_base_url = text,
-                "github_api_url" => self.github_api_url = text,
-                "google_client_id" => self.google_client_id = Some(text),
-                "google_client_secret" => self.google_client_secret = Some(Secret(text)),
-                "google_issuer_url" => self.google_issuer_url = text,
-                "discord_client_id" => self.discord_client_id = Some(text),
-                "discord_client_secret" => self.discord_client_secret = Some(Secret(text)),
-                "discord_base_url" => self.discord_base_url = text,
-                "auth_credentials" => self.auth_credentials = Some(text.parse().map_err(|e| bad(&e))?),
-                "auth_session_idle_secs" => self.auth_session_idle_secs = text.parse().map_err(|e| bad(&e))?,
-                "auth_session_max_age_secs" => self.auth_session_max_age_secs = text.parse().map_err(|e| bad(&e))?,
-                "auth_email" => self.auth_email = Some(text.parse().map_err(|e| bad(&e))?),
-                "smtp_url" => self.smtp_url = Some(Secret(text)),
-                "email_from" => self.email_from = text,
-                "storage_type" => self.storage_type = StorageType::from_str(&text, true).map_err(|e| bad(&e))?,
-                "s3_bucket_name" => self.s3_bucket_name = Some(text),
-                "s3_region" => self.s3_region = text,
-                "aws_access_key_id" => self.aws_access_key_id = Some(text),
-                "aws_secret_access_key" => self.aws_secret_access_key = Some(Secret(text)),
-                "minio_endpoint" => self.minio_endpoint = Some(text),
-                "minio_bucket_name" => self.minio_bucket_name = Some(text),
-                "minio_access_key" => self.minio_access_key = Some(text),
-                "minio_secret_key" => self.minio_secret_key = Some(Secret(text)),
-                "storage_cdn_url" => self.storage_cdn_url = Some(text),
-                "auth_secret" => self.auth_secret = Some(Secret(text)),
-                "export_worker_concurrency" => self.export_worker_concurrency = text.parse().map_err(|e| bad(&e))?,
-                "export_max_duration_seconds" => {
-                    self.export_max_duration_seconds = text.parse().map_err(|e| bad(&e))?;
-                }
-                "job_lease_seconds" => self.job_lease_seconds = text.parse().map_err(|e| bad(&e))?,
-                "redis_key_prefix" => self.redis_key_prefix = text,
-                "subscriptions_port" => self.subscriptions_port = Some(text.parse().map_err(|e| bad(&e))?),
-                "bulk_import_max_file_size_mb" => {
-                    self.bulk_import_max_file_size_mb = text.parse().map_err(|e| bad(&e))?;
-                }
-                "bulk_import_batch_size" => self.bulk_import_batch_size = text.parse().map_err(|e| bad(&e))?,
-                "bulk_import_concurrency" => self.bulk_import_concurrency = text.parse().map_err(|e| bad(&e))?,
-                "bulk_import_rate_limit_per_hour" => {
-                    self.bulk_import_rate_limit_per_hour = text.parse().map_err(|e| bad(&e))?;
-                }
-                _ => unreachable!("checked against KNOWN above"),
-            }
+            args.push(format!("--{long}={text}"));
         }
+        let from_file = command.try_get_matches_from(&args).map_err(|e| {
+            let message = e.render().to_string();
+            let message = message.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+            anyhow::anyhow!("{}: {message}", path.display())
+        })?;
+        self.update_from_arg_matches(&from_file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(unknown)
     }
 }

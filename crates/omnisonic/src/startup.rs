@@ -6,6 +6,10 @@
 
 use crate::settings::{Settings, redact_url};
 use anyhow::Context;
+use omnisonic_app::bulk_import::BulkImportJob;
+use omnisonic_app::exports::ExportJob;
+use omnisonic_app::jobs::JobKind;
+use omnisonic_app::maintenance::MaintenanceJob;
 use omnisonic_app::queue::DatabaseQueue;
 use omnisonic_platform::{JobQueue, RetryPolicy, WorkerConfig};
 use omnisonic_store::DatabaseConnection;
@@ -111,7 +115,8 @@ impl Services {
     }
 }
 
-/// Runs every worker (the export queue) until `stop` turns true, then lets the jobs in flight finish.
+/// Runs every worker (exports, bulk imports, upkeep) and the scheduler until `stop` turns true, then lets the
+/// jobs in flight finish.
 pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sync::watch::Receiver<bool>) {
     let handler = omnisonic_app::exports::worker::ExportHandler {
         db: services.db.clone(),
@@ -121,13 +126,13 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         max_duration: Duration::from_secs(settings.export_max_duration_seconds),
     };
     let config = WorkerConfig {
-        queue: <omnisonic_app::exports::ExportJob as omnisonic_app::jobs::JobKind>::QUEUE.to_owned(),
+        queue: <ExportJob as JobKind>::QUEUE.to_owned(),
         concurrency: settings.export_worker_concurrency,
         lease: Duration::from_secs(settings.job_lease_seconds),
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
-    let imports = crate::bulk_import::BulkImportHandler {
+    let imports = omnisonic_app::bulk_import::worker::BulkImportHandler {
         db: services.db.clone(),
         storage: services.storage.clone(),
         pubsub: services.pubsub.clone(),
@@ -135,19 +140,33 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
     };
     // One import at a time per worker process: each already writes BULK_IMPORT_CONCURRENCY batches at once.
     let import_config = WorkerConfig {
-        queue: crate::bulk_import::QUEUE.to_owned(),
+        queue: <BulkImportJob as JobKind>::QUEUE.to_owned(),
         concurrency: 1,
         lease: Duration::from_secs(settings.job_lease_seconds),
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
-    let expiry =
-        tokio::spawn(crate::rights::daily_license_expiry(services.db.clone(), services.pubsub.clone(), stop.clone()));
+    // Upkeep: one job per period whichever nodes run the scheduler; one at a time per process.
+    let ctx = services.context(&settings);
+    let scheduler =
+        omnisonic_app::schedule::run_scheduler(ctx.clone(), omnisonic_app::schedule::SCHEDULES.to_vec(), stop.clone());
+    let maintenance_config = WorkerConfig {
+        queue: <MaintenanceJob as JobKind>::QUEUE.to_owned(),
+        concurrency: 1,
+        lease: Duration::from_secs(settings.job_lease_seconds),
+        poll_interval: Duration::from_secs(5),
+        policy: RetryPolicy::default(),
+    };
+    let maintenance = omnisonic_platform::queue::run_worker(
+        services.queue.clone(),
+        Arc::new(omnisonic_app::maintenance::MaintenanceHandler { ctx }),
+        maintenance_config,
+        stop.clone(),
+    );
     let import_worker =
         omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(imports), import_config, stop.clone());
     let export_worker = omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop);
-    tokio::join!(import_worker, export_worker);
-    expiry.abort();
+    tokio::join!(import_worker, export_worker, maintenance, scheduler);
 }
 
 impl Application {
@@ -185,9 +204,6 @@ impl Application {
         tracing::info!(mail = %mailer.describe(), email_links = auth.email_links, "mail configured");
         let runtime =
             omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;
-        let db = services.db.clone();
-        tokio::spawn(sweep_expired_sessions(db.clone()));
-        tokio::spawn(crate::jobs::daily_cleanup(db.clone(), services.storage.clone()));
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
         let workers = workers.then(|| tokio::spawn(run_workers(services.clone(), settings.clone(), stopped)));
         let background = omnisonic_web::Background {
@@ -238,6 +254,18 @@ impl Application {
     }
 }
 
+/// The job queue as configured: Redis with `REDIS_URL`, else the database's `jobs` table.
+pub async fn connect_queue(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Arc<dyn JobQueue>> {
+    match &settings.redis_url {
+        Some(url) => Ok(Arc::new(
+            omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
+                .await
+                .with_context(|| format!("connect the job queue to Redis at {}", redact_url(&url.0)))?,
+        )),
+        None => Ok(Arc::new(DatabaseQueue::new(db.clone()))),
+    }
+}
+
 /// Pub/sub as configured: Redis with `REDIS_URL`, else in-process (for commands that only publish).
 pub async fn connect_pubsub(settings: &Settings) -> anyhow::Result<omnisonic_platform::PubSub> {
     match &settings.redis_url {
@@ -256,20 +284,6 @@ pub async fn connect_storage(settings: &Settings) -> anyhow::Result<omnisonic_pl
     storage.check().await.context("check object storage (STORAGE_TYPE and its variables)")?;
     tracing::info!(storage = %storage.describe(), "object storage ready");
     Ok(storage)
-}
-
-/// Deletes expired sign-in sessions and email tokens once an hour (they are already refused when loaded; this
-/// only keeps the tables small).
-async fn sweep_expired_sessions(db: DatabaseConnection) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match omnisonic_store::auth::delete_expired(&db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "expired sign-in sessions and tokens deleted"),
-            Err(err) => tracing::warn!(error = ?err, "could not delete expired sign-in sessions"),
-        }
-    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).

@@ -45,7 +45,7 @@ async fn create(
         bail!("{errors}");
     }
     let to_hash = password.clone();
-    let hash = tokio::task::spawn_blocking(move || omnisonic_web::auth::hash_password(&to_hash))
+    let hash = tokio::task::spawn_blocking(move || omnisonic_app::accounts::hash_password(&to_hash))
         .await
         .context("hash the password")?;
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
@@ -105,7 +105,7 @@ async fn set_disabled(
     let user = find(db, who).await?;
     store::set_user_disabled(db, user.id, disabled).await?;
     if disabled {
-        omnisonic_web::auth::revocation::announce(pubsub, user.id).await;
+        omnisonic_app::accounts::announce_sign_in_ended(pubsub, user.id).await;
     }
     let label = user.email.as_deref().unwrap_or(who);
     if disabled {
@@ -139,13 +139,16 @@ pub async fn run_token(db: &DatabaseConnection, command: TokenCommand) -> anyhow
     match command {
         TokenCommand::Create { user, name } => {
             let user = find(db, &user).await?;
-            let name = omnisonic_web::auth::tokens::validate_name(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
-            let token = omnisonic_web::auth::tokens::generate();
-            let row = omnisonic_store::api_tokens::create(db, user.id, &name, &token.hash, &token.prefix).await?;
+            let (row, secret) = match omnisonic_app::accounts::create_api_token(db, user.id, &name).await {
+                Err(omnisonic_app::AppError::Invalid(errors)) => {
+                    anyhow::bail!("--name: {}", errors.reason_for("name").unwrap_or("invalid"))
+                }
+                other => other?,
+            };
             let label = user.email.as_deref().unwrap_or("the user");
             eprintln!("created API token {:?} ({}) for {label}; it is shown only now:", row.name, row.id);
             // The token alone on standard output, so `TOKEN=$(omnisonic token create …)` works.
-            println!("{}", token.secret);
+            println!("{secret}");
             Ok(())
         }
         TokenCommand::List { user } => {

@@ -11,8 +11,8 @@ pub mod storage;
 pub use mail::{MailError, Mailer};
 pub use pubsub::{PubSub, PubSubError, Subscription};
 pub use queue::{
-    AfterSettle, BoxError, ClaimedJob, JobError, JobHandler, JobQueue, QueueError, RedisQueue, RetryPolicy,
-    WorkerConfig,
+    AfterSettle, BoxError, ClaimedJob, JobCounts, JobError, JobHandler, JobInfo, JobQueue, JobState, QueueError,
+    RedisQueue, RetryPolicy, WorkerConfig,
 };
 pub use rate_limit::{RateLimitError, RateLimiter};
 pub use storage::{Storage, StorageConfig, StorageError, Stored};

@@ -55,6 +55,76 @@ pub struct ClaimedJob {
     pub token: String,
 }
 
+/// Where a job stands, for operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobState {
+    /// Waiting for its first attempt.
+    Queued,
+    /// Leased by a worker.
+    Running,
+    /// An attempt failed; waiting to be tried again.
+    Failed,
+    /// Out of attempts (or failed for good): kept with its error, never claimed again unless revived.
+    Buried,
+}
+
+impl JobState {
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Queued, Self::Running, Self::Failed, Self::Buried];
+
+    /// Its lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Failed => "failed",
+            Self::Buried => "buried",
+        }
+    }
+}
+
+/// A job as operators see it (`omnisonic jobs list`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobInfo {
+    /// The job's id.
+    pub id: String,
+    /// Its queue.
+    pub queue: String,
+    /// Where it stands.
+    pub state: JobState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The last attempt's error.
+    pub last_error: Option<String>,
+    /// Its payload (JSON).
+    pub payload: String,
+}
+
+/// How many jobs of a queue are in each state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    /// Waiting for a first attempt.
+    pub queued: u64,
+    /// Leased.
+    pub running: u64,
+    /// Waiting for another attempt.
+    pub failed: u64,
+    /// Given up.
+    pub buried: u64,
+}
+
+impl JobCounts {
+    /// The count of `state`.
+    pub fn of(&self, state: JobState) -> u64 {
+        match state {
+            JobState::Queued => self.queued,
+            JobState::Running => self.running,
+            JobState::Failed => self.failed,
+            JobState::Buried => self.buried,
+        }
+    }
+}
+
 /// A durable queue of jobs with leases.
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
@@ -74,6 +144,12 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn wait_for_work(&self, _queue: &str, max: Duration) {
         tokio::time::sleep(max).await;
     }
+    /// The jobs of `queue`, at most `limit`, for inspection.
+    async fn inspect(&self, queue: &str, limit: usize) -> Result<Vec<JobInfo>, QueueError>;
+    /// How many jobs of `queue` are in each state.
+    async fn counts(&self, queue: &str) -> Result<JobCounts, QueueError>;
+    /// Puts a buried job of `queue` back to run now with fresh attempts; `false` when no buried job has this id.
+    async fn revive(&self, queue: &str, id: &str) -> Result<bool, QueueError>;
     /// "database" or "redis".
     fn describe(&self) -> &'static str;
 }
@@ -339,6 +415,28 @@ end
 return 1
 ";
 
+/// KEYS: due, leased, dead. ARGV: job key prefix. Returns queued, running, failed, buried.
+const COUNTS: &str = r"
+local queued, failed = 0, 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('HEXISTS', ARGV[1] .. id, 'last_error') == 1 then failed = failed + 1 else queued = queued + 1 end
+end
+return {queued, redis.call('ZCARD', KEYS[2]), failed, redis.call('SCARD', KEYS[3])}
+";
+
+/// KEYS: due, dead. ARGV: id, job key prefix.
+const REVIVE: &str = r"
+if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+local key = ARGV[2] .. ARGV[1]
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('PERSIST', key)
+redis.call('HSET', key, 'attempts', 0, 'token', '')
+redis.call('HDEL', key, 'dead')
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
+";
+
 impl RedisQueue {
     /// A queue on the Redis at `url`; keys start with `prefix` (e.g. `omnisonic:`).
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, QueueError> {
@@ -430,6 +528,70 @@ impl JobQueue for RedisQueue {
 
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<(), QueueError> {
         self.settle(job, "bury", Duration::ZERO, error).await
+    }
+
+    async fn inspect(&self, queue: &str, limit: usize) -> Result<Vec<JobInfo>, QueueError> {
+        let [due, leased, dead] = self.keys(queue);
+        let mut connection = self.connection.clone();
+        let end = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let running: Vec<String> =
+            redis::cmd("ZRANGE").arg(&leased).arg(0).arg(end).query_async(&mut connection).await?;
+        let waiting: Vec<String> = redis::cmd("ZRANGE").arg(&due).arg(0).arg(end).query_async(&mut connection).await?;
+        let buried: Vec<String> = redis::cmd("SMEMBERS").arg(&dead).query_async(&mut connection).await?;
+        let mut jobs = Vec::new();
+        for (ids, running, buried) in [(running, true, false), (waiting, false, false), (buried, false, true)] {
+            for id in ids {
+                if jobs.len() >= limit {
+                    return Ok(jobs);
+                }
+                let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+                    .arg(format!("{}{id}", self.job_prefix()))
+                    .query_async(&mut connection)
+                    .await?;
+                let last_error = fields.get("last_error").filter(|e| !e.is_empty()).cloned();
+                let state = match (running, buried, &last_error) {
+                    (true, _, _) => JobState::Running,
+                    (_, true, _) => JobState::Buried,
+                    (_, _, Some(_)) => JobState::Failed,
+                    _ => JobState::Queued,
+                };
+                jobs.push(JobInfo {
+                    id,
+                    queue: queue.to_owned(),
+                    state,
+                    attempts: fields.get("attempts").and_then(|a| a.parse().ok()).unwrap_or(0),
+                    last_error,
+                    payload: fields.get("payload").cloned().unwrap_or_default(),
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn counts(&self, queue: &str) -> Result<JobCounts, QueueError> {
+        let [due, leased, dead] = self.keys(queue);
+        let mut connection = self.connection.clone();
+        let (queued, running, failed, buried): (u64, u64, u64, u64) = redis::Script::new(COUNTS)
+            .key(due)
+            .key(leased)
+            .key(dead)
+            .arg(self.job_prefix())
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(JobCounts { queued, running, failed, buried })
+    }
+
+    async fn revive(&self, queue: &str, id: &str) -> Result<bool, QueueError> {
+        let [due, _, dead] = self.keys(queue);
+        let mut connection = self.connection.clone();
+        let revived: i64 = redis::Script::new(REVIVE)
+            .key(due)
+            .key(dead)
+            .arg(id)
+            .arg(self.job_prefix())
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(revived == 1)
     }
 
     fn describe(&self) -> &'static str {

@@ -157,3 +157,91 @@ pub async fn counts(db: &impl ConnectionTrait, queue: &str) -> Result<(i64, i64)
     let Some(row) = row else { return Ok((0, 0)) };
     Ok((row.try_get("", "live")?, row.try_get("", "dead")?))
 }
+
+/// A job row as operators see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRow {
+    /// Job id.
+    pub id: String,
+    /// Handler input.
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Leased until then (epoch ms), if leased.
+    pub lease_until_ms: Option<i64>,
+    /// Given up.
+    pub dead: bool,
+    /// The last attempt's error.
+    pub last_error: Option<String>,
+}
+
+/// The jobs of `queue`, oldest first, at most `limit`.
+pub async fn list(db: &impl ConnectionTrait, queue: &str, limit: u64) -> Result<Vec<JobRow>, StoreError> {
+    let rows = db
+        .query_all_raw(statement(
+            db,
+            "SELECT id, payload, attempts, lease_until_ms, dead, last_error FROM jobs WHERE queue = $1 \
+             ORDER BY created_at_ms, id LIMIT $2",
+            "SELECT id, payload, attempts, lease_until_ms, dead, last_error FROM jobs WHERE queue = ? \
+             ORDER BY created_at_ms, id LIMIT ?",
+            vec![queue.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(JobRow {
+                id: row.try_get("", "id")?,
+                payload: row.try_get("", "payload")?,
+                attempts: row.try_get("", "attempts")?,
+                lease_until_ms: row.try_get("", "lease_until_ms")?,
+                dead: row.try_get("", "dead")?,
+                last_error: row.try_get("", "last_error")?,
+            })
+        })
+        .collect()
+}
+
+/// Jobs of `queue` by state at `now_ms`: queued (never failed), running (leased), failed (waiting to retry),
+/// buried.
+pub async fn state_counts(db: &impl ConnectionTrait, queue: &str, now_ms: i64) -> Result<[i64; 4], StoreError> {
+    let row = db
+        .query_one_raw(statement(
+            db,
+            "SELECT \
+               COALESCE(SUM(CASE WHEN NOT dead AND (lease_until_ms IS NULL OR lease_until_ms < $1) AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS queued, \
+               COALESCE(SUM(CASE WHEN NOT dead AND lease_until_ms >= $1 THEN 1 ELSE 0 END), 0) AS running, \
+               COALESCE(SUM(CASE WHEN NOT dead AND (lease_until_ms IS NULL OR lease_until_ms < $1) AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+               COALESCE(SUM(CASE WHEN dead THEN 1 ELSE 0 END), 0) AS buried \
+             FROM jobs WHERE queue = $2",
+            "SELECT \
+               COALESCE(SUM(CASE WHEN NOT dead AND (lease_until_ms IS NULL OR lease_until_ms < ?1) AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS queued, \
+               COALESCE(SUM(CASE WHEN NOT dead AND lease_until_ms >= ?1 THEN 1 ELSE 0 END), 0) AS running, \
+               COALESCE(SUM(CASE WHEN NOT dead AND (lease_until_ms IS NULL OR lease_until_ms < ?1) AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+               COALESCE(SUM(CASE WHEN dead THEN 1 ELSE 0 END), 0) AS buried \
+             FROM jobs WHERE queue = ?2",
+            vec![now_ms.into(), queue.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok([0; 4]) };
+    Ok([
+        row.try_get("", "queued")?,
+        row.try_get("", "running")?,
+        row.try_get("", "failed")?,
+        row.try_get("", "buried")?,
+    ])
+}
+
+/// Puts a buried job of `queue` back to run at `now_ms` with fresh attempts; `false` when there is no such job.
+pub async fn revive(db: &impl ConnectionTrait, queue: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    let result = db
+        .execute_raw(statement(
+            db,
+            "UPDATE jobs SET dead = FALSE, attempts = 0, run_at_ms = $1, lease_until_ms = NULL, lease_token = NULL \
+             WHERE id = $2 AND queue = $3 AND dead",
+            "UPDATE jobs SET dead = FALSE, attempts = 0, run_at_ms = ?, lease_until_ms = NULL, lease_token = NULL \
+             WHERE id = ? AND queue = ? AND dead",
+            vec![now_ms.into(), id.into(), queue.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

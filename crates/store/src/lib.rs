@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod licenses;
 pub mod migration;
+pub mod schedules;
 pub mod studio;
 pub mod uploads;
 

@@ -17,13 +17,12 @@
 
 use crate::AppState;
 use crate::auth::Viewer;
-use crate::realtime::refuse_other_origins;
 use crate::subscription_groups::{GroupEvent, Membership};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use futures::StreamExt;
 use omnisonic_graphql::{Actor, ErrorCode};
@@ -72,12 +71,9 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Err(refused) = refuse_other_origins(&headers, &state) {
-        return refused;
-    }
-    let ws = match ws {
+    let ws = match crate::websocket::accept(&headers, &state, ws) {
         Ok(ws) => ws,
-        Err(rejection) => return (StatusCode::UPGRADE_REQUIRED, rejection.body_text()).into_response(),
+        Err(refused) => return refused,
     };
     let ws = ws.protocols([SUBPROTOCOL]);
     let speaks_protocol = ws.selected_protocol().is_some();

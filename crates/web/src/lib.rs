@@ -23,14 +23,11 @@ mod routes;
 mod state;
 mod subscription_groups;
 mod telemetry;
+mod websocket;
 
 pub use error::{ApiError, Problem};
 pub use metrics::install_recorder;
 pub use openapi::ApiDoc;
-pub use routes::bulk_import::{
-    QUEUE as BULK_IMPORT_QUEUE, channel as bulk_import_channel, report_stream as bulk_import_report,
-    status_message as bulk_import_status,
-};
 pub use state::{AppState, Background, BulkImportLimits};
 
 use axum::Router;

@@ -10,7 +10,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Omnisonic API", description = "REST endpoints of Omnisonic. The catalogue's query API is GraphQL at /graphql (schema.graphql)."),
-    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, bulk_import::JobView, bulk_import::JobProgress, bulk_import::ImportIssue, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete, exports::ExportRequest, exports::ExportView)),
+    components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, bulk_import::JobView, omnisonic_app::bulk_import::progress::JobProgress, bulk_import::ImportIssue, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete, exports::ExportRequest, exports::ExportView)),
     tags(
         (name = "ingest", description = "Getting recordings into the catalogue"),
         (name = "uploads", description = "Audio and other files for studio sessions"),

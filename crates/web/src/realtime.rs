@@ -27,7 +27,7 @@ use crate::auth::Viewer;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
@@ -74,12 +74,9 @@ async fn upgrade(
     let Some(me) = viewer.signed_in else {
         return crate::ApiError::Unauthenticated.into_response();
     };
-    if let Err(refused) = refuse_other_origins(&headers, &state) {
-        return refused;
-    }
-    let ws = match ws {
+    let ws = match crate::websocket::accept(&headers, &state, ws) {
         Ok(ws) => ws,
-        Err(rejection) => return (StatusCode::UPGRADE_REQUIRED, rejection.body_text()).into_response(),
+        Err(refused) => return refused,
     };
     let client = Client {
         connection_id: Uuid::now_v7(),
@@ -89,27 +86,6 @@ async fn upgrade(
     };
     let first_room = query.session;
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve(socket, state, client, first_room))
-}
-
-/// A 403 for a WebSocket upgrade a browser sends from another site: cross-site WebSocket hijacking would
-/// otherwise ride on the session cookie. Requests without `Origin` (not from a browser) pass.
-pub(crate) fn refuse_other_origins(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    if let Some(origin) = origin
-        && !same_origin(origin, state.auth.config.public_url.as_str())
-    {
-        tracing::info!(origin, "WebSocket connection from another origin refused");
-        return Err(
-            crate::ApiError::Forbidden("WebSocket connections must come from this site".to_owned()).into_response()
-        );
-    }
-    Ok(())
-}
-
-/// Whether a browser's `Origin` is our public URL's origin.
-fn same_origin(origin: &str, public_url: &str) -> bool {
-    let (Ok(origin), Ok(public)) = (url::Url::parse(origin), url::Url::parse(public_url)) else { return false };
-    origin.origin() == public.origin()
 }
 
 #[derive(Clone)]
@@ -304,7 +280,7 @@ async fn join(
     }
     // Anyone signed in may view a session (as on the pages); it must exist.
     let owner = match omnisonic_store::studio::get_session(&state.db, room).await {
-        Ok(session) => session.user_id == client.user_id,
+        Ok(session) => omnisonic_app::access::is_owner(&session, client.user_id),
         Err(omnisonic_store::StoreError::NotFound { .. }) => {
             let _ = out.try_send(error_message("not_found", format!("no studio session {room}")));
             return;

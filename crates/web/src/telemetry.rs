@@ -36,6 +36,7 @@ pub fn apply(router: Router) -> Router {
             axum::response::IntoResponse::into_response(crate::ApiError::Internal("handler panicked".into()))
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(axum::middleware::from_fn(scope_request_id))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
@@ -47,6 +48,13 @@ pub fn apply(router: Router) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_untrusted_request_id))
+}
+
+/// Makes the request id current for the handler (`omnisonic_app::trace`), so the jobs it enqueues and the
+/// events they publish carry it.
+async fn scope_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).map(str::to_owned);
+    omnisonic_app::trace::with_optional_request_id(id, next.run(req)).await
 }
 
 /// The Content-Security-Policy of responses that set none: our own scripts only (Swagger UI's are files), inline

@@ -225,7 +225,9 @@ impl ExportHandler {
             download_url: format!("/api/export/{}/download", export.id),
         });
         let pubsub = self.pubsub.clone();
-        Ok(AfterSettle::then(async move { publish_to_session(&pubsub, export.session_id, &completed).await }))
+        Ok(AfterSettle::then(crate::trace::carry(async move {
+            publish_to_session(&pubsub, export.session_id, &completed).await
+        })))
     }
 }
 
@@ -257,7 +259,8 @@ impl Drop for CancelOnDrop {
 #[async_trait]
 impl JobHandler for ExportHandler {
     async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError> {
-        self.export(&jobs::payload::<ExportJob>(job)?).await
+        let payload = jobs::payload::<ExportJob>(job)?;
+        jobs::as_part_of_request(job, self.export(&payload)).await
     }
 
     async fn gave_up(&self, job: &ClaimedJob, error: &str) -> AfterSettle {
@@ -271,7 +274,8 @@ impl JobHandler for ExportHandler {
                         error: error.to_owned(),
                     });
                     let pubsub = self.pubsub.clone();
-                    AfterSettle::then(async move { publish_to_session(&pubsub, export.session_id, &failed).await })
+                    let announce = async move { publish_to_session(&pubsub, export.session_id, &failed).await };
+                    AfterSettle::then(crate::trace::with_optional_request_id(jobs::request_id(job), announce))
                 }
                 Err(_) => AfterSettle::nothing(),
             },

@@ -1,11 +1,10 @@
 //! Asking for an export: who may, what is checked, what is written, queued and announced.
 
-use crate::harness::{context, databases, user};
+use crate::harness::{Down, context, databases, user};
 use omnisonic_app::AppError;
 use omnisonic_app::exports::request_export;
 use omnisonic_domain::export::ExportFormat;
 use omnisonic_domain::studio::{StudioSessionFields, TrackInput};
-use omnisonic_platform::{ClaimedJob, JobQueue, QueueError};
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::entities::studio_session;
 use std::sync::Arc;
@@ -98,34 +97,6 @@ async fn nobody_else_may_and_nothing_is_written_when_refused() {
         }
         assert_eq!(omnisonic_store::jobs::counts(&test.db, "exports").await.expect("counts"), (0, 0));
         test.close().await;
-    }
-}
-
-/// A queue whose backend is down.
-struct Down;
-
-#[async_trait::async_trait]
-impl JobQueue for Down {
-    async fn enqueue(&self, _: &str, _: &str) -> Result<String, QueueError> {
-        Err(QueueError::Backend("connection refused".into()))
-    }
-    async fn claim(&self, _: &str, _: Duration) -> Result<Option<ClaimedJob>, QueueError> {
-        Ok(None)
-    }
-    async fn extend(&self, _: &ClaimedJob, _: Duration) -> Result<bool, QueueError> {
-        Ok(false)
-    }
-    async fn complete(&self, _: &ClaimedJob) -> Result<(), QueueError> {
-        Ok(())
-    }
-    async fn retry(&self, _: &ClaimedJob, _: Duration, _: &str) -> Result<(), QueueError> {
-        Ok(())
-    }
-    async fn bury(&self, _: &ClaimedJob, _: &str) -> Result<(), QueueError> {
-        Ok(())
-    }
-    fn describe(&self) -> &'static str {
-        "down"
     }
 }
 

@@ -2,6 +2,7 @@
 
 use omnisonic_app::Context;
 use omnisonic_app::queue::DatabaseQueue;
+use omnisonic_platform::{ClaimedJob, JobCounts, JobInfo, JobQueue, QueueError};
 use omnisonic_store::DatabaseConnection;
 use sea_orm::ConnectionTrait;
 use std::sync::Arc;
@@ -74,4 +75,41 @@ pub fn context(db: &DatabaseConnection, storage_root: &std::path::Path) -> Conte
 pub async fn user(db: &DatabaseConnection, email: &str) -> uuid::Uuid {
     let new = omnisonic_store::auth::NewUser { email: Some(email.to_owned()), ..Default::default() };
     omnisonic_store::auth::create_user(db, new).await.expect("user").id
+}
+
+/// A queue whose backend is down.
+pub struct Down;
+
+#[async_trait::async_trait]
+impl JobQueue for Down {
+    async fn enqueue(&self, _: &str, _: &str) -> Result<String, QueueError> {
+        Err(QueueError::Backend("connection refused".into()))
+    }
+    async fn claim(&self, _: &str, _: Duration) -> Result<Option<ClaimedJob>, QueueError> {
+        Ok(None)
+    }
+    async fn extend(&self, _: &ClaimedJob, _: Duration) -> Result<bool, QueueError> {
+        Ok(false)
+    }
+    async fn complete(&self, _: &ClaimedJob) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn retry(&self, _: &ClaimedJob, _: Duration, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn bury(&self, _: &ClaimedJob, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn inspect(&self, _: &str, _: usize) -> Result<Vec<JobInfo>, QueueError> {
+        Ok(Vec::new())
+    }
+    async fn counts(&self, _: &str) -> Result<JobCounts, QueueError> {
+        Ok(JobCounts::default())
+    }
+    async fn revive(&self, _: &str, _: &str) -> Result<bool, QueueError> {
+        Ok(false)
+    }
+    fn describe(&self) -> &'static str {
+        "down"
+    }
 }

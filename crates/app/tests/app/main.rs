@@ -4,3 +4,4 @@
 
 mod exports;
 mod harness;
+mod schedule;

@@ -438,7 +438,7 @@ crate::helpers::both_backends! {
 
     async fn api_tokens_sign_machine_clients_in_without_csrf_and_can_be_revoked(app: TestApp) {
         let user = app.sign_in("machine@example.com").await;
-        let token = omnisonic_web::auth::tokens::generate();
+        let token = omnisonic_app::accounts::tokens::generate();
         let row = omnisonic_store::api_tokens::create(&app.db, user, "nightly", &token.hash, &token.prefix)
             .await
             .expect("token");
@@ -481,7 +481,7 @@ crate::helpers::both_backends! {
         expect_problem(forged, 401, "unauthenticated").await;
         // Only the hash is stored.
         let stored = omnisonic_store::api_tokens::list(&app.db, user).await.expect("list");
-        assert_eq!(stored[0].token_hash, omnisonic_web::auth::tokens::hash(&token.secret));
+        assert_eq!(stored[0].token_hash, omnisonic_app::accounts::tokens::hash(&token.secret));
         assert!(!stored[0].token_hash.contains(&token.secret[4..]));
         assert!(stored[0].last_used_at.is_some(), "use is recorded");
         // A token cannot manage tokens: a leaked one must not mint its successor.
@@ -582,7 +582,7 @@ async fn the_rate_limit_holds_per_user_and_across_nodes() {
     let second_address = second.local_addr();
     tokio::spawn(second.run_until_stopped(std::future::pending()));
     let user = first.sign_in("shared@example.com").await;
-    let token = omnisonic_web::auth::tokens::generate();
+    let token = omnisonic_app::accounts::tokens::generate();
     omnisonic_store::api_tokens::create(&first.db, user, "both", &token.hash, &token.prefix).await.expect("token");
     let machine = reqwest::Client::new();
     let send = |address: std::net::SocketAddr| {

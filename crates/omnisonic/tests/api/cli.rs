@@ -444,3 +444,30 @@ fn tokens_are_created_listed_and_revoked_from_the_shell() {
     let (ok, _, err) = run_in(dir.path(), &["token", "create", "--user", "nobody@example.com", "--name", "x"]);
     assert!(!ok && err.contains("no user nobody@example.com"), "{err}");
 }
+
+#[test]
+fn jobs_list_shows_the_queues_and_retry_explains_what_it_cannot_do() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |args: &[&str]| omnisonic().env("OMNISONIC_DATA_DIR", dir.path()).args(args).output().expect("run");
+    let listed = run(&["jobs", "list"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    for queue in ["exports", "bulk_imports", "maintenance"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(queue) && l.split_whitespace().skip(1).all(|n| n == "0")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("(database queue)"), "{stdout}");
+    let bad_state = run(&["jobs", "list", "--state", "lost"]);
+    assert!(!bad_state.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad_state.stderr).contains("no such state (one of queued, running, failed, buried)")
+    );
+    let bad_queue = run(&["jobs", "list", "--queue", "mail"]);
+    assert!(String::from_utf8_lossy(&bad_queue.stderr).contains("no such queue"));
+    let retry = run(&["jobs", "retry", "0190a3c4-0000-7000-8000-000000000000"]);
+    assert!(!retry.status.success());
+    let stderr = String::from_utf8_lossy(&retry.stderr);
+    assert!(stderr.contains("only buried jobs can be retried") && !stderr.contains("panicked"), "{stderr}");
+}

@@ -142,6 +142,27 @@ crate::helpers::both_backends_with_workers! {
         assert_eq!((live, dead), (0, 0), "the finished job left the database queue");
     }
 
+    async fn one_request_id_follows_an_export_to_the_websocket(app: TestApp) {
+        app.sign_in("traced@example.com").await;
+        let session = create_session(&app, 44_100).await;
+        let take = upload(&app, "take.wav", stereo_wav(0.5, 44_100, 330.0)).await;
+        assert_eq!(add_track(&app, session, take, "Take").await.status(), 303);
+        let mut socket = connect(&app, session).await;
+        let request = app.browser.client.post(app.url("/api/export")).header("x-request-id", "trace-export-1");
+        let response = app.browser.with_csrf_header(request)
+            .json(&serde_json::json!({ "sessionId": session, "format": "wav" }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 202);
+        assert_eq!(response.headers()["x-request-id"], "trace-export-1");
+        // Queued by the request, then progress and the result from the worker: all name the request.
+        let queued = next_event(&mut socket, "export.progress").await;
+        assert_eq!((queued["data"]["status"].as_str(), queued["requestId"].as_str()), (Some("pending"), Some("trace-export-1")));
+        let completed = next_event(&mut socket, "export.completed").await;
+        assert_eq!(completed["requestId"], "trace-export-1", "{completed}");
+    }
+
     async fn only_the_owner_may_export_or_see_an_export(app: TestApp) {
         app.sign_in("owner@example.com").await;
         let session = create_session(&app, 44_100).await;

@@ -31,6 +31,13 @@ both_backends! {
         let text = app.get("/metrics").await.text().await.expect("text");
         assert!(text.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{text}");
         assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+        // The queues' contents, per queue and state (values are process-wide, so only the series are checked).
+        for queue in ["exports", "bulk_imports", "maintenance"] {
+            for state in ["queued", "running", "failed", "buried"] {
+                let series = format!("omnisonic_jobs{{queue=\"{queue}\",state=\"{state}\"}}");
+                assert!(text.contains(&series), "{series} missing: {text}");
+            }
+        }
     }
 
     async fn unknown_routes_and_methods_are_problems(app: TestApp) {

@@ -214,3 +214,47 @@ async fn the_worker_retries_with_back_off_then_gives_up() {
         assert!(handler.gave_up.lock().expect("lock")[0].contains("stopped responding"), "{backend}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_each_state_and_revive_a_buried_job() {
+    use omnisonic_platform::{JobCounts, JobState};
+    for (backend, queue, _guard) in queues().await {
+        let q = "inspect";
+        let failed = queue.enqueue(q, "failed").await.expect("enqueue");
+        let buried = queue.enqueue(q, "buried").await.expect("enqueue");
+        let running = queue.enqueue(q, "running").await.expect("enqueue");
+        let mut claimed = Vec::new();
+        for _ in 0..3 {
+            claimed.push(queue.claim(q, Duration::from_secs(30)).await.expect("claim").expect("job"));
+        }
+        assert_eq!([&claimed[0].id, &claimed[1].id, &claimed[2].id], [&failed, &buried, &running], "{backend}: FIFO");
+        queue.retry(&claimed[0], Duration::from_secs(3600), "disk full").await.expect("retry later");
+        queue.bury(&claimed[1], "bad input").await.expect("bury");
+        let queued = queue.enqueue(q, "queued").await.expect("enqueue");
+
+        let counts = queue.counts(q).await.expect("counts");
+        assert_eq!(counts, JobCounts { queued: 1, running: 1, failed: 1, buried: 1 }, "{backend}");
+        let jobs = queue.inspect(q, 10).await.expect("inspect");
+        let state_of = |id: &str| jobs.iter().find(|j| j.id == id).map(|j| (j.state, j.last_error.clone()));
+        assert_eq!(state_of(&queued), Some((JobState::Queued, None)), "{backend}: {jobs:?}");
+        assert_eq!(state_of(&running), Some((JobState::Running, None)), "{backend}: {jobs:?}");
+        assert_eq!(state_of(&failed).map(|s| s.0), Some(JobState::Failed), "{backend}");
+        assert_eq!(state_of(&buried), Some((JobState::Buried, Some("bad input".to_owned()))), "{backend}");
+        assert_eq!(queue.counts("no-such-queue").await.expect("counts"), JobCounts::default(), "{backend}");
+
+        // Only a buried job can be revived, once; then it runs again with fresh attempts.
+        assert!(!queue.revive(q, &running).await.expect("revive"), "{backend}: not buried");
+        assert!(!queue.revive(q, "no-such-job").await.expect("revive"), "{backend}");
+        assert!(queue.revive(q, &buried).await.expect("revive"), "{backend}");
+        assert!(!queue.revive(q, &buried).await.expect("revive"), "{backend}: once");
+        assert_eq!(queue.counts(q).await.expect("counts").buried, 0, "{backend}");
+        // Due now, behind the job queued earlier.
+        let mut claimed = Vec::new();
+        for _ in 0..2 {
+            claimed
+                .push(claim_within(&*queue, q, Duration::from_secs(30), Duration::from_secs(5)).await.expect("claim"));
+        }
+        let revived = claimed.iter().find(|job| job.id == buried).expect("the revived job runs again");
+        assert_eq!(revived.attempt, 1, "{backend}: fresh attempts");
+    }
+}

@@ -187,12 +187,12 @@ both_backends! {
         assert_eq!(data(&past, "createLicense")["status"], "EXPIRED", "already over when created");
         let later = app.graphql(create, make("2040-01-01")).await;
         let id = data(&later, "createLicense")["id"].as_str().expect("id").to_owned();
-        let pubsub = omnisonic_web::graphql_events(omnisonic_platform::PubSub::in_process());
+        let pubsub = omnisonic_platform::PubSub::in_process();
         let before_end = chrono::DateTime::parse_from_rfc3339("2039-12-31T23:59:59Z").expect("t").to_utc();
-        assert_eq!(omnisonic::rights::expire_licenses(&app.db, &pubsub, before_end).await.expect("expire"), 0);
+        assert_eq!(omnisonic_app::maintenance::expire_licenses(&app.db, &pubsub, before_end).await.expect("expire"), 0);
         let at_end = chrono::DateTime::parse_from_rfc3339("2040-01-01T00:00:00Z").expect("t").to_utc();
-        assert_eq!(omnisonic::rights::expire_licenses(&app.db, &pubsub, at_end).await.expect("expire"), 1);
-        assert_eq!(omnisonic::rights::expire_licenses(&app.db, &pubsub, at_end).await.expect("expire"), 0, "once only");
+        assert_eq!(omnisonic_app::maintenance::expire_licenses(&app.db, &pubsub, at_end).await.expect("expire"), 1);
+        assert_eq!(omnisonic_app::maintenance::expire_licenses(&app.db, &pubsub, at_end).await.expect("expire"), 0, "once only");
         let r = app.graphql("query($id: ID!) { license(id: $id) { status } }", json!({"id": id})).await;
         assert_eq!(data(&r, "license")["status"], "EXPIRED");
         let active = app.graphql("query($w: ID!) { activeLicenses(workId: $w) { id } }", json!({"w": w})).await;

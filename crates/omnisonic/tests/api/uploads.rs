@@ -312,12 +312,12 @@ async fn cleanup_removes_only_old_unused_uploads(setup: Setup) {
         app.db.execute(&update).await.expect("age two uploads");
     }
     let storage = omnisonic_platform::Storage::new(&setup.storage, b"test").expect("storage");
-    let age = omnisonic::jobs::ORPHAN_AGE;
-    let dry = omnisonic::jobs::cleanup_uploads(&app.db, &storage, age, true).await.expect("dry run");
+    let age = omnisonic_app::maintenance::ORPHAN_AGE;
+    let dry = omnisonic_app::maintenance::cleanup_uploads(&app.db, &storage, age, true).await.expect("dry run");
     assert_eq!((dry.uploads, dry.bytes), (1, wav(1000).len() as u64));
     assert_eq!(upload_count(app).await, 3, "a dry run deletes nothing");
     assert_eq!(files_below(&setup.objects).len(), 3);
-    let done = omnisonic::jobs::cleanup_uploads(&app.db, &storage, age, false).await.expect("cleanup");
+    let done = omnisonic_app::maintenance::cleanup_uploads(&app.db, &storage, age, false).await.expect("cleanup");
     assert_eq!(done.uploads, 1);
     assert_eq!(upload_count(app).await, 2);
     assert_eq!(files_below(&setup.objects).len(), 2);
@@ -522,7 +522,9 @@ async fn browser_direct_uploads_assemble_parts_and_check_them(setup: Setup) {
     }
     let storage = omnisonic_platform::Storage::new(&setup.storage, b"test").expect("storage");
     let report =
-        omnisonic::jobs::cleanup_uploads(&app.db, &storage, omnisonic::jobs::ORPHAN_AGE, false).await.expect("cleanup");
+        omnisonic_app::maintenance::cleanup_uploads(&app.db, &storage, omnisonic_app::maintenance::ORPHAN_AGE, false)
+            .await
+            .expect("cleanup");
     assert_eq!(report.aborted, 1);
     assert!(omnisonic_store::uploads::get_upload(&app.db, abandoned).await.is_err());
     assert_eq!(upload_count(app).await, 1, "only the completed direct upload");

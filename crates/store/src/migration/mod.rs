@@ -12,6 +12,7 @@ mod m20261126_000005_uploads;
 mod m20261126_000006_exports;
 mod m20261126_000007_rights;
 mod m20261126_000008_bulk_import;
+mod m20261203_000009_schedules;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_exports::Migration),
             Box::new(m20261126_000007_rights::Migration),
             Box::new(m20261126_000008_bulk_import::Migration),
+            Box::new(m20261203_000009_schedules::Migration),
         ]
     }
 }

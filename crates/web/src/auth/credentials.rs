@@ -64,8 +64,9 @@ impl AuthRuntime {
         let decoy = std::sync::Arc::clone(&self.decoy);
         // argon2 takes tens of milliseconds of CPU by design: keep it off the async workers.
         let verified = tokio::task::spawn_blocking(move || {
-            let hash =
-                known.unwrap_or_else(|| decoy.get_or_init(|| super::hash_password(&super::csrf::new_token())).clone());
+            let hash = known.unwrap_or_else(|| {
+                decoy.get_or_init(|| omnisonic_app::accounts::hash_password(&super::csrf::new_token())).clone()
+            });
             password_auth::verify_password(password, &hash).is_ok()
         })
         .await

@@ -170,18 +170,6 @@ pub fn install_tls_provider() {
     omnisonic_platform::install_tls_provider();
 }
 
-/// argon2id with OWASP's m = 7 MiB, t = 5, p = 1 — one of its equivalent recommended settings, chosen over the
-/// 19 MiB default because the memory is held by the allocator after each sign-in and counts against the server's
-/// RSS budget (issue 4's upload benchmark). Hashes made with other parameters (e.g. the default) still verify: the
-/// parameters travel in the PHC string.
-pub fn hash_password(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let params = argon2::Params::new(7 * 1024, 5, 1, None).expect("valid argon2 parameters");
-    let argon2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::generate(&mut rand_core::OsRng);
-    argon2.hash_password(password.as_bytes(), &salt).expect("argon2 hashing of an in-memory password").to_string()
-}
-
 /// Why a sign-in did not complete, as shown to the person.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthFailure {

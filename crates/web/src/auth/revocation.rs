@@ -14,18 +14,9 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 /// The pub/sub channel that carries "this user's sign-ins may have ended" nudges.
-pub const CHANNEL: &str = "auth:revoked";
+pub const CHANNEL: &str = omnisonic_app::accounts::SIGN_IN_ENDED_CHANNEL;
 /// How often a socket re-checks its sign-in without a nudge.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
-
-/// Tells every node that `user`'s sign-ins may have ended (signed out, disabled). Failures are logged: the
-/// periodic re-check still ends the sockets.
-pub async fn announce(pubsub: &omnisonic_platform::PubSub, user: Uuid) {
-    let message = serde_json::json!({ "user": user }).to_string();
-    if let Err(err) = pubsub.publish(CHANNEL, &message).await {
-        tracing::warn!(error = %err, "could not announce an ended sign-in; open sockets close at their next re-check");
-    }
-}
 
 /// The sign-in a socket was opened with.
 #[derive(Clone, Debug)]

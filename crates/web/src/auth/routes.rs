@@ -432,7 +432,7 @@ async fn signout(State(state): State<AppState>, viewer: Viewer) -> Response {
         Ok(()) => {
             // The session row is gone; the sockets opened with it close as soon as they hear of it.
             if let Some(signed_in) = &viewer.signed_in {
-                super::revocation::announce(&state.app.pubsub, signed_in.user.id).await;
+                omnisonic_app::accounts::announce_sign_in_ended(&state.app.pubsub, signed_in.user.id).await;
             }
             see_other("/")
         }

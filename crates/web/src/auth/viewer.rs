@@ -121,7 +121,7 @@ where
 
 /// The user an API token signs in; `401` for an unknown or revoked token.
 async fn token_user(app: &AppState, token: &str) -> Result<SignedIn, ApiError> {
-    match omnisonic_store::api_tokens::authenticate(&app.db, &super::tokens::hash(token)).await? {
+    match omnisonic_store::api_tokens::authenticate(&app.db, &omnisonic_app::accounts::tokens::hash(token)).await? {
         Some((_, user)) => Ok(SignedIn { user, csrf: String::new(), via_token: true }),
         None => Err(ApiError::Unauthenticated),
     }

@@ -9,14 +9,14 @@
 use super::{Chrome, forbidden_page, not_found_page, page_error, render};
 use crate::AppState;
 use crate::auth::Viewer;
-use crate::auth::tokens;
-use crate::routes::bulk_import::{FIRST_ERRORS, ImportIssue, JobProgress};
+use crate::routes::bulk_import::{FIRST_ERRORS, ImportIssue};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use omnisonic_app::bulk_import::progress::JobProgress;
 use omnisonic_store::bulk_imports as store;
 use omnisonic_store::entities::{api_token, bulk_import_job};
 use serde::Deserialize;
@@ -102,7 +102,7 @@ async fn job(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): 
         Ok(None) => return not_found_page(&uri),
         Err(err) => return page_error(err, &uri),
     };
-    if job.user_id != Some(me.user.id) {
+    if !omnisonic_app::access::is_owner(&job, me.user.id) {
         return forbidden_page(&viewer, "This import belongs to another user.", "/imports".to_owned());
     }
     let issues = match store::issues_after(&state.db, job.id, (0, 0), FIRST_ERRORS).await {
@@ -182,30 +182,17 @@ async fn create_token(
     if let Some(refused) = refuse_tokens(&viewer) {
         return refused;
     }
-    let name = match tokens::validate_name(&form.name) {
-        Ok(name) => name,
-        Err(reason) => {
-            return render_tokens(
-                &state,
-                &viewer,
-                &uri,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                form.name,
-                Some(reason),
-            )
-            .await;
+    let secret = match omnisonic_app::accounts::create_api_token(&state.db, me.user.id, &form.name).await {
+        Ok((_, secret)) => secret,
+        Err(omnisonic_app::AppError::Invalid(errors)) => {
+            let reason = errors.reason_for("name").map(str::to_owned);
+            return render_tokens(&state, &viewer, &uri, StatusCode::UNPROCESSABLE_ENTITY, None, form.name, reason)
+                .await;
         }
+        Err(err) => return super::app_error_page(err, &uri),
     };
-    let token = tokens::generate();
-    if let Err(err) =
-        omnisonic_store::api_tokens::create(&state.db, me.user.id, &name, &token.hash, &token.prefix).await
-    {
-        return page_error(err, &uri);
-    }
-    tracing::info!(user_id = %me.user.id, "API token created");
     // Rendered, not redirected: the token must not travel in a URL, and it is shown only this once.
-    render_tokens(&state, &viewer, &uri, StatusCode::OK, Some(token.secret), String::new(), None).await
+    render_tokens(&state, &viewer, &uri, StatusCode::OK, Some(secret), String::new(), None).await
 }
 
 async fn to_tokens() -> Response {

@@ -134,6 +134,18 @@ fn page_error(err: omnisonic_store::StoreError, uri: &Uri) -> Response {
     }
 }
 
+/// The page for a use-case's error: not found, or the 500 page (the cause logged).
+fn app_error_page(err: omnisonic_app::AppError, uri: &Uri) -> Response {
+    match err {
+        omnisonic_app::AppError::Store(err) => page_error(err, uri),
+        omnisonic_app::AppError::NotFound(_) => not_found_page(uri),
+        other => {
+            tracing::error!(error = &other as &dyn std::error::Error, "page failed");
+            server_error_page()
+        }
+    }
+}
+
 /// The 500 page (the cause is logged by the caller).
 fn server_error_page() -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Something went wrong</h1><p>Please try again.</p>")).into_response()

@@ -424,7 +424,7 @@ async fn owned_session(
     let me = viewer.require_page(uri)?.clone();
     let id = parse_id(raw_id).ok_or_else(|| not_found_page(uri))?;
     let session = store::get_session(&state.db, id).await.map_err(|err| page_error(err, uri))?;
-    if session.user_id != me.user.id {
+    if !omnisonic_app::access::is_owner(&session, me.user.id) {
         tracing::info!(user_id = %me.user.id, session_id = %id, "write to another user's studio session refused");
         return Err(forbidden_page(
             viewer,
@@ -520,7 +520,7 @@ async fn add_track(
         None => None,
         Some(raw) => match Uuid::parse_str(raw) {
             Ok(upload_id) => match omnisonic_store::uploads::get_upload(&state.db, upload_id).await {
-                Ok(upload) if upload.user_id == me.user.id => Some(upload),
+                Ok(upload) if omnisonic_app::access::is_owner(&upload, me.user.id) => Some(upload),
                 Ok(_) => {
                     return forbidden_page(
                         &viewer,
@@ -670,7 +670,7 @@ async fn delete_upload(
     };
     let Some(upload_id) = parse_id(&upload_id) else { return not_found_page(&uri) };
     let upload = match omnisonic_store::uploads::get_upload(&state.db, upload_id).await {
-        Ok(upload) if upload.user_id == me.user.id => upload,
+        Ok(upload) if omnisonic_app::access::is_owner(&upload, me.user.id) => upload,
         Ok(_) => {
             return forbidden_page(
                 &viewer,

@@ -15,8 +15,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use omnisonic_app::bulk_import::progress::{JobProgress, progress_message};
+use omnisonic_app::bulk_import::report::report_stream;
+use omnisonic_app::bulk_import::{BulkImportJob, BulkImportPayload};
 use omnisonic_domain::bulk_import::{Columns, Format};
 use omnisonic_domain::records::{CsvRecords, RawRecord};
 use omnisonic_domain::upload::display_name;
@@ -31,7 +34,6 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// The queue bulk import jobs go to.
-pub const QUEUE: &str = "bulk_imports";
 /// How many findings the status shows; the report has them all.
 pub const FIRST_ERRORS: u64 = 20;
 /// The first line (the header) may be at most this long.
@@ -48,70 +50,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show))
         .routes(routes!(error_report))
         .routes(routes!(events))
-}
-
-/// The pub/sub channel of a job's progress.
-pub fn channel(job_id: Uuid) -> String {
-    format!("bulk_import:{job_id}")
-}
-
-/// Where a job stands: what the status endpoint, the pub/sub messages and the job page share.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct JobProgress {
-    /// Job id.
-    pub id: Uuid,
-    /// `pending`, `processing`, `completed` or `failed`.
-    #[schema(example = "processing")]
-    pub status: String,
-    /// Records in the file: counted from its lines on upload, exact once completed.
-    pub total_records: i64,
-    /// Records read so far (accepted + rejected).
-    pub processed_records: i64,
-    /// Records written.
-    pub accepted_records: i64,
-    /// Records rejected (see the error report).
-    pub rejected_records: i64,
-    /// Records written with a warning (a later duplicate of an earlier ISRC replaced it).
-    pub warning_records: i64,
-    /// Recordings created.
-    pub created_records: i64,
-    /// Existing recordings changed; accepted rows that match what is stored change nothing.
-    pub updated_records: i64,
-    /// 0–100.
-    pub percent: u8,
-    /// Why it failed.
-    pub failure: Option<String>,
-}
-
-impl From<&Job> for JobProgress {
-    fn from(job: &Job) -> Self {
-        let percent = if job.status == store::Status::Completed.as_str() {
-            100
-        } else if job.total_records > 0 {
-            (job.processed_records.saturating_mul(100) / job.total_records).clamp(0, 99) as u8
-        } else {
-            0
-        };
-        Self {
-            id: job.id,
-            status: job.status.clone(),
-            total_records: job.total_records,
-            processed_records: job.processed_records,
-            accepted_records: job.accepted_records,
-            rejected_records: job.rejected_records,
-            warning_records: job.warning_records,
-            created_records: job.created_records,
-            updated_records: job.updated_records,
-            percent,
-            failure: job.failure.clone(),
-        }
-    }
-}
-
-/// The message published on a job's channel: its [`JobProgress`] as JSON.
-pub fn status_message(job: &Job) -> String {
-    serde_json::to_string(&JobProgress::from(job)).unwrap_or_default()
 }
 
 /// A finding in the status.
@@ -359,8 +297,8 @@ async fn start(
             return Err(err.into());
         }
     };
-    let payload = serde_json::json!({ "job_id": job.id }).to_string();
-    if let Err(err) = state.app.queue.enqueue(QUEUE, &payload).await {
+    let payload = BulkImportPayload { job_id: job.id };
+    if let Err(err) = omnisonic_app::jobs::enqueue::<BulkImportJob>(&*state.app.queue, &payload).await {
         store::fail(&state.db, job.id, "the job could not be queued; upload the file again").await?;
         return Err(ApiError::Unavailable(err.to_string()));
     }
@@ -425,10 +363,7 @@ fn check_head(format: Format, head: &[u8]) -> Result<(), ApiError> {
 async fn owned(state: &AppState, me: &crate::auth::SignedIn, raw_id: &str) -> Result<Job, ApiError> {
     let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound(format!("bulk import {raw_id}")))?;
     let job = store::get_job(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("bulk import {id}")))?;
-    if job.user_id != Some(me.user.id) {
-        return Err(ApiError::Forbidden("this import belongs to another user".to_owned()));
-    }
-    Ok(job)
+    Ok(omnisonic_app::access::owned_by(job, me.user.id)?)
 }
 
 /// The job's status, counts and first findings.
@@ -473,64 +408,6 @@ pub async fn error_report(
         .into_response())
 }
 
-/// The report's CSV, a page of findings at a time.
-pub fn report_stream(
-    db: omnisonic_store::DatabaseConnection,
-    job_id: Uuid,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    const PAGE: u64 = 1000;
-    let header = futures::stream::once(async { Ok(Bytes::from_static(b"line,column,value,reason,severity\n")) });
-    let pages = futures::stream::unfold(Some((0i64, 0i64)), move |after| {
-        let db = db.clone();
-        async move {
-            let after = after?;
-            match store::issues_after(&db, job_id, after, PAGE).await {
-                Err(err) => Some((Err(std::io::Error::other(err.to_string())), None)),
-                Ok(page) if page.is_empty() => None,
-                Ok(page) => {
-                    let next = (page.len() as u64 == PAGE).then(|| page[page.len() - 1].0);
-                    let mut out = Vec::with_capacity(page.len() * 80);
-                    for (_, issue) in page {
-                        write_csv_row(&mut out, &issue);
-                    }
-                    Some((Ok(Bytes::from(out)), next))
-                }
-            }
-        }
-    });
-    // Fused: a body may be polled again after its end (the compression layer does), which `unfold` forbids.
-    header.chain(pages).fuse()
-}
-
-fn write_csv_row(out: &mut Vec<u8>, issue: &StoredIssue) {
-    let fields = [
-        issue.line.to_string(),
-        issue.column.clone().unwrap_or_default(),
-        issue.value.clone(),
-        issue.reason.clone(),
-        issue.severity.clone(),
-    ];
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        // Spreadsheet apps run a cell that starts with = + - @ as a formula: quote-prefix those (OWASP CSV
-        // injection), and quote every field that needs it. They skip leading spaces (NBSP included) before
-        // deciding, and read the full-width forms alike, so those count too.
-        let first = field.trim_start_matches(|c: char| c.is_whitespace() && c != '\t' && c != '\r').chars().next();
-        let formula = matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠'));
-        let guarded = if i > 0 && formula { format!("'{field}") } else { field.clone() };
-        if guarded.contains([',', '"', '\n', '\r']) {
-            out.push(b'"');
-            out.extend_from_slice(guarded.replace('"', "\"\"").as_bytes());
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(guarded.as_bytes());
-        }
-    }
-    out.push(b'\n');
-}
-
 /// The job's progress as server-sent events (`progress`, each a [`JobProgress`]): the current state first, then
 /// every update until it completes or fails.
 #[utoipa::path(get, path = "/ingest/isrc/bulk/{id}/events", tag = "ingest", responses(
@@ -547,12 +424,12 @@ pub async fn events(
     let subscription = state
         .app
         .pubsub
-        .subscribe_confirmed(&channel(job.id))
+        .subscribe_confirmed(&omnisonic_domain::channels::bulk_import(job.id))
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     // Read after subscribing, so no update falls between the snapshot and the first message.
     let current = store::get_job(&state.db, job.id).await?.unwrap_or(job);
-    let first = status_message(&current);
+    let first = progress_message(&current);
     let done = store::Status::is_finished(&current.status);
     let updates = futures::stream::unfold((subscription, done), move |(mut sub, done)| async move {
         if done {
@@ -575,32 +452,4 @@ pub async fn events(
         .fuse()
         .map(|data| Ok::<_, std::convert::Infallible>(Event::default().event("progress").data(data)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_csv_row;
-    use omnisonic_store::bulk_imports::StoredIssue;
-
-    fn row(value: &str) -> String {
-        let issue = StoredIssue {
-            line: 2,
-            column: Some("title".to_owned()),
-            value: value.to_owned(),
-            reason: "too long".to_owned(),
-            severity: "error".to_owned(),
-        };
-        let mut out = Vec::new();
-        write_csv_row(&mut out, &issue);
-        String::from_utf8(out).expect("utf-8")
-    }
-
-    #[test]
-    fn formula_cells_are_prefixed_even_behind_spaces() {
-        assert_eq!(row("=1+1"), "2,title,'=1+1,too long,error\n");
-        assert_eq!(row(" =1+1"), "2,title,' =1+1,too long,error\n");
-        assert_eq!(row("\u{a0}@SUM(A1)"), "2,title,'\u{a0}@SUM(A1),too long,error\n");
-        assert_eq!(row("＝1+1"), "2,title,'＝1+1,too long,error\n");
-        assert_eq!(row("plain = text"), "2,title,plain = text,too long,error\n");
-    }
 }

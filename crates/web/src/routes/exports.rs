@@ -115,10 +115,7 @@ pub async fn create(
 async fn owned_export(state: &AppState, me: &SignedIn, id: &str) -> Result<export::Model, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound(format!("export {id}")))?;
     let row = store::get_export(&state.db, id).await?;
-    if row.user_id != me.user.id {
-        return Err(ApiError::Forbidden("this export belongs to another user".to_owned()));
-    }
-    Ok(row)
+    Ok(omnisonic_app::access::owned_by(row, me.user.id)?)
 }
 
 /// Status and progress of an export.

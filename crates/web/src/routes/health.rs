@@ -57,5 +57,21 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    record_job_counts(&state).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// `omnisonic_jobs{queue, state}`: the queues' contents when scraped (a gauge per queue and state).
+async fn record_job_counts(state: &AppState) {
+    for queue in omnisonic_app::jobs::QUEUES {
+        match state.app.queue.counts(queue).await {
+            Ok(counts) => {
+                for job_state in omnisonic_platform::JobState::ALL {
+                    let value = counts.of(job_state) as f64;
+                    metrics::gauge!("omnisonic_jobs", "queue" => queue, "state" => job_state.as_str()).set(value);
+                }
+            }
+            Err(err) => tracing::warn!(queue, error = &err as &dyn std::error::Error, "could not count jobs"),
+        }
+    }
 }

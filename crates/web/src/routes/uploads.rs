@@ -166,10 +166,7 @@ pub async fn create(
 async fn owned(state: &AppState, me: &crate::auth::SignedIn, raw_id: &str) -> Result<upload::Model, ApiError> {
     let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound(format!("upload {raw_id}")))?;
     let row = store::get_upload(&state.db, id).await?;
-    if row.user_id != me.user.id {
-        return Err(ApiError::Forbidden("this upload belongs to another user".to_owned()));
-    }
-    Ok(row)
+    Ok(omnisonic_app::access::owned_by(row, me.user.id)?)
 }
 
 /// Metadata and a fresh download URL.

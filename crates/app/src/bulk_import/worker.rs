@@ -1,13 +1,9 @@
-//! Bulk ISRC import (spec 2.3): the worker that runs jobs of the `bulk_imports` queue, and the same pipeline
-//! for `omnisonic import FILE`.
-//!
-//! A job is idempotent, because the queue delivers at least once: a finished job is not run again, and a
-//! running one resumes from the batch receipts its earlier attempts left ([`pipeline`]). Progress goes to the
-//! job's row a few times a second and out over pub/sub on `bulk_import:<id>`, where the job page listens.
+//! The bulk import worker: runs [`BulkImportJob`]s, saving and publishing progress as it goes.
 
-pub mod cli;
-pub mod pipeline;
-
+use super::pipeline::{self, ImportError, Progress, Tuning};
+use super::progress::publish;
+use super::{BulkImportJob, BulkImportPayload};
+use crate::jobs;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use omnisonic_domain::bulk_import::Format;
@@ -15,23 +11,10 @@ use omnisonic_platform::{AfterSettle, ClaimedJob, JobError, JobHandler, PubSub, 
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::bulk_imports::{self as store, Status, Totals};
 use omnisonic_store::entities::bulk_import_job::Model as Job;
-use pipeline::{ImportError, Progress, Tuning};
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
-use uuid::Uuid;
-
-/// The queue bulk imports run on.
-pub const QUEUE: &str = omnisonic_web::BULK_IMPORT_QUEUE;
 
 /// How often running counts are saved and published.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-/// A job's payload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BulkImportJob {
-    /// The `bulk_import_jobs` row.
-    pub job_id: Uuid,
-}
 
 /// Runs bulk import jobs.
 pub struct BulkImportHandler {
@@ -47,14 +30,6 @@ pub struct BulkImportHandler {
 
 fn retry(context: &str, err: impl std::error::Error + Send + Sync + 'static) -> JobError {
     JobError::retry(context, err)
-}
-
-/// Publishes the job's state on its channel; a failure is logged, never the import's problem.
-pub async fn publish(pubsub: &PubSub, job: &Job) {
-    let message = omnisonic_web::bulk_import_status(job);
-    if let Err(err) = pubsub.publish(&omnisonic_web::bulk_import_channel(job.id), &message).await {
-        tracing::debug!(error = %err, "could not publish bulk import progress");
-    }
 }
 
 /// Runs `job` over `input` to the end: saves progress as it goes, then marks it completed (with exact totals)
@@ -130,7 +105,7 @@ fn with_totals(job: &Job, totals: &Totals) -> Job {
 }
 
 impl BulkImportHandler {
-    async fn import(&self, payload: &BulkImportJob) -> Result<(), JobError> {
+    async fn import(&self, payload: &BulkImportPayload) -> Result<(), JobError> {
         let job = match store::get_job(&self.db, payload.job_id).await {
             Ok(Some(job)) => job,
             Ok(None) => return Ok(()),
@@ -164,13 +139,11 @@ impl BulkImportHandler {
 #[async_trait]
 impl JobHandler for BulkImportHandler {
     async fn run(&self, job: &ClaimedJob) -> Result<AfterSettle, JobError> {
-        let payload: BulkImportJob =
-            serde_json::from_str(&job.payload).map_err(|e| JobError::Fail(format!("bad payload: {e}")))?;
-        self.import(&payload).await.map(AfterSettle::from)
+        self.import(&jobs::payload::<BulkImportJob>(job)?).await.map(AfterSettle::from)
     }
 
     async fn gave_up(&self, job: &ClaimedJob, error: &str) -> AfterSettle {
-        let Ok(payload) = serde_json::from_str::<BulkImportJob>(&job.payload) else { return AfterSettle::nothing() };
+        let Ok(payload) = jobs::payload::<BulkImportJob>(job) else { return AfterSettle::nothing() };
         let reason = format!("the import stopped and was not retried again: {error}");
         if let Err(err) = store::fail(&self.db, payload.job_id, &reason).await {
             tracing::warn!(error = %err, "could not mark the bulk import failed");

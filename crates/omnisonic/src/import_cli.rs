@@ -1,10 +1,10 @@
 //! `omnisonic import FILE`: the bulk import pipeline on a local file, with a progress bar and a summary.
 
-use super::pipeline::Progress;
 use crate::settings::Settings;
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use omnisonic_app::bulk_import::pipeline::Progress;
 use omnisonic_domain::bulk_import::Format;
 use omnisonic_store::DatabaseConnection;
 use omnisonic_store::bulk_imports::{self as store, NewJob};
@@ -117,7 +117,8 @@ pub async fn import_file(
             bar.set_message(format!("{} records, {} rejected, {rate:.0}/s", p.totals.processed, p.totals.rejected));
         }
     };
-    let result = super::run_job(db, None, &job, input, settings.import_tuning(), on_progress).await;
+    let result =
+        omnisonic_app::bulk_import::worker::run_job(db, None, &job, input, settings.import_tuning(), on_progress).await;
     bar.finish_and_clear();
     let finished = match result {
         Ok(finished) => finished,
@@ -151,7 +152,7 @@ pub async fn import_file(
 async fn write_report(db: &DatabaseConnection, job_id: Uuid, out: &Path) -> anyhow::Result<()> {
     let file = std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
     let mut file = std::io::BufWriter::new(file);
-    let mut stream = std::pin::pin!(omnisonic_web::bulk_import_report(db.clone(), job_id));
+    let mut stream = std::pin::pin!(omnisonic_app::bulk_import::report::report_stream(db.clone(), job_id));
     while let Some(chunk) = stream.next().await {
         file.write_all(&chunk?).with_context(|| format!("write {}", out.display()))?;
     }
