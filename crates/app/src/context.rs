@@ -1,7 +1,7 @@
 //! The services every use-case may need, built once by the binary and shared by every transport.
 
 use omnisonic_platform::{JobQueue, PubSub, RateLimiter, Storage};
-use omnisonic_store::DatabaseConnection;
+use omnisonic_store::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Context {
     /// The database pool.
-    pub db: DatabaseConnection,
+    pub db: Db,
     /// Object storage (uploads, exports, import files).
     pub storage: Storage,
     /// Events to other processes and to WebSocket clients (in-process, or Redis across nodes).

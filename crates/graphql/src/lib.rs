@@ -21,7 +21,7 @@ pub use error::ErrorCode;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{MergedObject, Schema};
 use omnisonic_domain::account::StaffRole;
-use omnisonic_store::DatabaseConnection;
+use omnisonic_store::{DatabaseConnection, Db};
 use std::sync::Arc;
 
 /// Every query: the catalogue's and the rights graph's.
@@ -45,7 +45,7 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 ///
 /// GraphQL's root fields in flight across all requests may hold at most half of `db`'s pool (see
 /// [`limits`]), so the rest stays for pages, health checks and workers whatever GraphQL clients send.
-pub fn build_schema(db: DatabaseConnection, pubsub: events::Events) -> OmnisonicSchema {
+pub fn build_schema(db: Db, pubsub: events::Events) -> OmnisonicSchema {
     let shared_root_fields = usize::try_from(omnisonic_store::max_connections(&db) / 2).unwrap_or(1);
     Schema::build(Query::default(), mutation::Mutation, subscription::Subscription)
         .data(db)
@@ -76,7 +76,7 @@ pub fn require_actor(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<
 /// The signed-in user's id when they hold `role`; `UNAUTHENTICATED` when anonymous, `FORBIDDEN` otherwise.
 pub async fn require_role(ctx: &async_graphql::Context<'_>, role: StaffRole) -> async_graphql::Result<uuid::Uuid> {
     let user = require_actor(ctx)?;
-    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let db = ctx.data_unchecked::<Db>().writer();
     let roles = omnisonic_store::auth::roles_of(db, user).await.map_err(error::from_store)?;
     if roles.iter().any(|r| r == role.as_str()) {
         Ok(user)

@@ -7,8 +7,8 @@ use crate::{MAX_PAGE_SIZE, SCAN_COST};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, Result};
 use omnisonic_domain::Isrc;
-use omnisonic_store::DatabaseConnection;
 use omnisonic_store::catalogue::{self, RecordingFilter};
+use omnisonic_store::{DatabaseConnection, Db};
 use uuid::Uuid;
 
 /// The read side of the catalogue.
@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub struct CatalogueQuery;
 
 pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
+    ctx.data_unchecked::<Db>().writer()
 }
 
 pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid> {
@@ -146,7 +146,7 @@ impl CatalogueQuery {
     /// The signed-in user sending this request, or null when anonymous.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<crate::types::User>> {
         let Some(id) = ctx.data_opt::<crate::Actor>().and_then(|a| a.0) else { return Ok(None) };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?.writer();
         let user = omnisonic_store::auth::get_user(db, id).await.map_err(from_store)?;
         Ok(user.map(crate::types::User::from))
     }

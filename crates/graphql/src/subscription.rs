@@ -14,7 +14,7 @@ use crate::types::{Recording, Work};
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
 use omnisonic_domain::account::StaffRole;
-use omnisonic_store::DatabaseConnection;
+use omnisonic_store::Db;
 use omnisonic_store::entities::{cycle_checkpoint, ledger_entry, license, recording, work};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ where
     T: Send + 'static,
 {
     let recheck = match role {
-        Some(role) => Some((require_role(ctx, role).await?, role, ctx.data_unchecked::<DatabaseConnection>().clone())),
+        Some(role) => Some((require_role(ctx, role).await?, role, ctx.data_unchecked::<Db>().writer().clone())),
         None => None,
     };
     let loaders = ctx.data_opt::<Arc<Loaders>>().cloned();

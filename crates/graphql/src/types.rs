@@ -218,7 +218,7 @@ impl Party {
         if !(1..=crate::MAX_PAGE_SIZE).contains(&first) {
             return Err(crate::error::bad_input("first", format!("must be between 1 and {}", crate::MAX_PAGE_SIZE)));
         }
-        let db = ctx.data_unchecked::<omnisonic_store::DatabaseConnection>();
+        let db = ctx.data_unchecked::<omnisonic_store::Db>().writer();
         let rows = omnisonic_store::catalogue::contributions_of_party(db, self.0.id, first as u64)
             .await
             .map_err(from_store)?;

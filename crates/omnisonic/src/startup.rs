@@ -12,7 +12,7 @@ use omnisonic_app::jobs::JobKind;
 use omnisonic_app::maintenance::MaintenanceJob;
 use omnisonic_app::queue::DatabaseQueue;
 use omnisonic_platform::{JobQueue, RetryPolicy, WorkerConfig};
-use omnisonic_store::DatabaseConnection;
+use omnisonic_store::{DatabaseConnection, Db};
 use omnisonic_web::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,7 +48,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 #[derive(Clone)]
 pub struct Services {
     /// The database (migrated).
-    pub db: DatabaseConnection,
+    pub db: Db,
     /// Object storage.
     pub storage: omnisonic_platform::Storage,
     /// In-process, or Redis when `REDIS_URL` is set.
@@ -97,7 +97,7 @@ impl Services {
             ),
         };
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
-        Ok(Self { db, storage, pubsub, queue, rate_limiter })
+        Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter })
     }
 
     /// The application layer's context over these services.

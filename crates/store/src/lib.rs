@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bulk_imports;
 pub mod catalogue;
 mod connect;
+mod db;
 pub mod entities;
 mod error;
 pub mod exports;
@@ -21,5 +22,6 @@ pub mod studio;
 pub mod uploads;
 
 pub use connect::{Backend, connect, max_connections, migrate, ping};
+pub use db::Db;
 pub use error::StoreError;
 pub use sea_orm::DatabaseConnection;

@@ -6,8 +6,10 @@
 //! providers refuse (replayed or expired codes, a wrong PKCE verifier or redirect URI, bad client credentials, a
 //! token used at another provider), because tests rely on it to catch a client that gets the protocol wrong.
 //!
-//! The `oauth-provider` binary serves the same provider for the Playwright suite.
+//! The `oauth-provider` binary serves the same provider for the Playwright suite. [`databases`] gives store-level
+//! tests both real databases (SQLite and PostgreSQL) without HTTP.
 
+pub mod databases;
 pub mod oauth_provider;
 
 pub use oauth_provider::{ClientRegistration, OAuthProvider};

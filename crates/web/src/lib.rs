@@ -85,7 +85,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Wraps `routes` in what every listener needs: the not-found page, metrics, CSRF, sessions and telemetry.
 fn with_middleware(state: AppState, routes: Router<AppState>) -> Router {
-    let sessions = state.auth.session_layer(state.db.clone());
+    let sessions = state.auth.session_layer(state.db.writer().clone());
     let app = routes
         .fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -3,14 +3,13 @@
 use crate::auth::AuthRuntime;
 use metrics_exporter_prometheus::PrometheusHandle;
 use omnisonic_graphql::OmnisonicSchema;
-use omnisonic_store::DatabaseConnection;
 use std::sync::Arc;
 
 /// Services shared by all handlers; cheap to clone (everything inside is reference-counted).
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool.
-    pub db: DatabaseConnection,
+    pub db: omnisonic_store::Db,
     /// The GraphQL schema, built once.
     pub schema: OmnisonicSchema,
     /// Renders `/metrics`.

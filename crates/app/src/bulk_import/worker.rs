@@ -19,7 +19,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Runs bulk import jobs.
 pub struct BulkImportHandler {
     /// The database.
-    pub db: DatabaseConnection,
+    pub db: omnisonic_store::Db,
     /// Where uploaded files are.
     pub storage: Storage,
     /// Progress goes out here.

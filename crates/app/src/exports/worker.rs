@@ -18,7 +18,7 @@ use omnisonic_domain::export::ExportFormat;
 use omnisonic_mixdown::{ClipProtection, MixError, MixSettings, Mp3Bitrate, OutputFormat, TrackInput, WavBits};
 use omnisonic_platform::{AfterSettle, ClaimedJob, JobError, JobHandler, PubSub, Storage};
 use omnisonic_store::entities::export;
-use omnisonic_store::{DatabaseConnection, exports as store};
+use omnisonic_store::{Db, exports as store};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ use uuid::Uuid;
 /// Runs export jobs.
 pub struct ExportHandler {
     /// The database.
-    pub db: DatabaseConnection,
+    pub db: Db,
     /// Where uploads are read from and exports written to.
     pub storage: Storage,
     /// Progress goes out here.

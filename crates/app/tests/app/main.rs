@@ -5,3 +5,4 @@
 mod exports;
 mod harness;
 mod schedule;
+mod store;

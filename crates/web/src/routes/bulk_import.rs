@@ -393,7 +393,7 @@ pub async fn error_report(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let job = owned(&state, &me, &id).await?;
-    let body = report_stream(state.db.clone(), job.id);
+    let body = report_stream(state.db.reader().clone(), job.id);
     let disposition = format!("attachment; filename=\"import-{}-errors.csv\"", job.id);
     Ok((
         [
