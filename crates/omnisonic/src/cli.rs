@@ -407,8 +407,15 @@ pub fn env_example() -> String {
          # every line is optional: with none set, omnisonic runs on embedded defaults under ./data.\n",
     );
     let command = Cli::command();
+    let mut section = None;
     for arg in command.get_arguments() {
         let Some(env) = arg.get_env() else { continue };
+        if arg.get_help_heading() != section {
+            section = arg.get_help_heading();
+            if let Some(heading) = section {
+                out.push_str(&format!("\n# ===== {heading} =====\n"));
+            }
+        }
         let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
         out.push('\n');
         for line in help.lines() {

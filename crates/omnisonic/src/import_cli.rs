@@ -95,7 +95,7 @@ pub async fn import_file(
                 key.chars().skip(skip).collect()
             },
             file_size: i64::try_from(size).unwrap_or(i64::MAX),
-            batch_size: i32::try_from(settings.bulk_import_batch_size).unwrap_or(100),
+            batch_size: i32::try_from(settings.bulk_import.bulk_import_batch_size).unwrap_or(100),
             total_records: 0,
         },
     )

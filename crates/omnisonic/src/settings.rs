@@ -47,7 +47,8 @@ impl std::str::FromStr for Secret {
     }
 }
 
-/// Every setting of the binary.
+/// Every setting of the binary, in sections (each a group in `--help`). A setting is declared once, as a field:
+/// its flag, environment variable, settings-file key (the field name) and help text all come from there.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Optional TOML settings file; its keys are the long flag names with underscores (e.g. `data_dir = "/var/lib/omnisonic"`).
@@ -59,6 +60,66 @@ pub struct Settings {
     #[arg(long, env = "OMNISONIC_DATA_DIR", global = true, default_value = "data", value_name = "DIR")]
     pub data_dir: PathBuf,
 
+    /// Log format: `pretty` for people, `json` for log shippers. Filter with `RUST_LOG` (e.g. `info,omnisonic=debug`).
+    #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Where and how `serve` listens.
+    #[command(flatten)]
+    pub server: ServerSettings,
+
+    /// The database: embedded SQLite by default, or PostgreSQL.
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Redis, for the distributed job queue, pub/sub and rate limits.
+    #[command(flatten)]
+    pub redis: RedisSettings,
+
+    /// Sign-in: the public URL, OAuth providers, passwords, email links, sign-in sessions.
+    #[command(flatten)]
+    pub auth: AuthSettings,
+
+    /// Outgoing mail.
+    #[command(flatten)]
+    pub mail: MailSettings,
+
+    /// Object storage for uploads, exports and import files.
+    #[command(flatten)]
+    pub storage: StorageSettings,
+
+    /// Background jobs: mixdown exports and the workers that run them.
+    #[command(flatten)]
+    pub jobs: JobSettings,
+
+    /// Bulk ISRC imports.
+    #[command(flatten)]
+    pub bulk_import: BulkImportSettings,
+}
+
+/// Where and how `serve` listens.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Server")]
+pub struct ServerSettings {
+    /// Address `serve` listens on. Port 0 picks a free port (the chosen address is printed).
+    #[arg(long, env = "OMNISONIC_BIND", global = true, default_value = "127.0.0.1:3000", value_name = "ADDR")]
+    pub bind: SocketAddr,
+
+    /// Also serve GraphQL subscriptions (`/graphql/ws`) on this port, as spec 2.1 asks (4001 there); they are
+    /// always served on the main port too.
+    #[arg(long, env = "SUBSCRIPTIONS_PORT", global = true, value_name = "PORT")]
+    pub subscriptions_port: Option<u16>,
+
+    /// Apply pending database migrations when `serve` starts. Turn off when deployments run `omnisonic migrate`
+    /// as a separate step.
+    #[arg(long, env = "OMNISONIC_AUTO_MIGRATE", global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub auto_migrate: bool,
+}
+
+/// The database: embedded SQLite by default, or PostgreSQL.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Database")]
+pub struct DatabaseSettings {
     /// Database URL: `sqlite://PATH` (embedded) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
     /// Default: `sqlite://<data dir>/omnisonic.db`.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true, value_name = "URL")]
@@ -72,22 +133,27 @@ pub struct Settings {
     /// Largest number of pooled database connections.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true, default_value_t = 16, value_name = "N")]
     pub database_max_connections: u32,
+}
 
+/// Redis, for the distributed job queue, pub/sub and rate limits.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Redis")]
+pub struct RedisSettings {
     /// Redis URL for the distributed job queue and pub/sub (`redis://HOST:6379`): with it, web nodes and workers
     /// in separate processes share jobs and realtime events. Without it, jobs queue in the database and events stay
     /// in-process.
     #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true, value_name = "URL")]
     pub redis_url: Option<Secret>,
 
-    /// Address `serve` listens on. Port 0 picks a free port (the chosen address is printed).
-    #[arg(long, env = "OMNISONIC_BIND", global = true, default_value = "127.0.0.1:3000", value_name = "ADDR")]
-    pub bind: SocketAddr,
+    /// Prefix of every Redis key Omnisonic writes (queues, jobs): lets deployments share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", global = true, default_value = "omnisonic:", value_name = "PREFIX")]
+    pub redis_key_prefix: String,
+}
 
-    /// Apply pending database migrations when `serve` starts. Turn off when deployments run `omnisonic migrate`
-    /// as a separate step.
-    #[arg(long, env = "OMNISONIC_AUTO_MIGRATE", global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub auto_migrate: bool,
-
+/// Sign-in: the public URL, OAuth providers, passwords, email links, sign-in sessions.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Sign-in")]
+pub struct AuthSettings {
     /// Public base URL people reach Omnisonic at (`NEXTAUTH_URL` is accepted too). OAuth callback URLs are built
     /// from it (`<AUTH_URL>/auth/callback/github`), and cookies are `Secure` when it is https.
     /// Default: `http://<bind address>`.
@@ -150,6 +216,24 @@ pub struct Settings {
     #[arg(long, env = "AUTH_EMAIL", global = true, value_name = "BOOL")]
     pub auth_email: Option<bool>,
 
+    /// A sign-in ends after this many seconds without a request (default: 7 days).
+    #[arg(long, env = "AUTH_SESSION_IDLE_SECS", global = true, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
+    pub auth_session_idle_secs: u64,
+
+    /// A sign-in ends this many seconds after it started, however active (default: 30 days).
+    #[arg(long, env = "AUTH_SESSION_MAX_AGE_SECS", global = true, default_value_t = 30 * 24 * 3600, value_name = "SECS")]
+    pub auth_session_max_age_secs: u64,
+
+    /// The app secret (`NEXTAUTH_SECRET` is accepted too) that signs the local storage's download URLs. Default:
+    /// a random key kept in `<data dir>/secret.key`. Set the same value on every node that serves local files.
+    #[arg(long, env = "AUTH_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
+    pub auth_secret: Option<Secret>,
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Mail")]
+pub struct MailSettings {
     /// SMTP server for outgoing mail: `smtp://HOST:PORT` (plain, a local relay), `smtp://HOST:587?tls=required`
     /// (STARTTLS) or `smtps://USER:PASSWORD@HOST:465`. Without it mail is written as `.eml` files to
     /// `<data dir>/outbox`.
@@ -165,15 +249,12 @@ pub struct Settings {
         value_name = "MAILBOX"
     )]
     pub email_from: String,
+}
 
-    /// A sign-in ends after this many seconds without a request (default: 7 days).
-    #[arg(long, env = "AUTH_SESSION_IDLE_SECS", global = true, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
-    pub auth_session_idle_secs: u64,
-
-    /// A sign-in ends this many seconds after it started, however active (default: 30 days).
-    #[arg(long, env = "AUTH_SESSION_MAX_AGE_SECS", global = true, default_value_t = 30 * 24 * 3600, value_name = "SECS")]
-    pub auth_session_max_age_secs: u64,
-
+/// Object storage for uploads, exports and import files.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Storage")]
+pub struct StorageSettings {
     /// Where uploads are stored: `local` (under the data dir), `s3` or `minio` (any S3-compatible server).
     #[arg(long, env = "STORAGE_TYPE", global = true, value_enum, default_value = "local")]
     pub storage_type: StorageType,
@@ -213,16 +294,12 @@ pub struct Settings {
     /// Public base URL of a CDN in front of the bucket; download links then point there instead of being presigned.
     #[arg(long, env = "STORAGE_CDN_URL", global = true, value_name = "URL")]
     pub storage_cdn_url: Option<String>,
+}
 
-    /// The app secret (`NEXTAUTH_SECRET` is accepted too) that signs the local storage's download URLs. Default:
-    /// a random key kept in `<data dir>/secret.key`. Set the same value on every node that serves local files.
-    #[arg(long, env = "AUTH_SECRET", global = true, hide_env_values = true, value_name = "SECRET")]
-    pub auth_secret: Option<Secret>,
-
-    /// Prefix of every Redis key Omnisonic writes (queues, jobs): lets deployments share one Redis.
-    #[arg(long, env = "REDIS_KEY_PREFIX", global = true, default_value = "omnisonic:", value_name = "PREFIX")]
-    pub redis_key_prefix: String,
-
+/// Background jobs: mixdown exports and the workers that run them.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Jobs")]
+pub struct JobSettings {
     /// Mixdown exports a worker process runs at once.
     #[arg(long, env = "EXPORT_WORKER_CONCURRENCY", global = true, default_value_t = 2, value_name = "N")]
     pub export_worker_concurrency: usize,
@@ -232,11 +309,15 @@ pub struct Settings {
     #[arg(long, env = "EXPORT_MAX_DURATION_SECONDS", global = true, default_value_t = 600, value_name = "SECONDS")]
     pub export_max_duration_seconds: u64,
 
-    /// Also serve GraphQL subscriptions (`/graphql/ws`) on this port, as spec 2.1 asks (4001 there); they are
-    /// always served on the main port too.
-    #[arg(long, env = "SUBSCRIPTIONS_PORT", global = true, value_name = "PORT")]
-    pub subscriptions_port: Option<u16>,
+    /// How long a worker holds a job without a heartbeat. When a worker dies, its job runs again after this.
+    #[arg(long, env = "JOB_LEASE_SECONDS", global = true, default_value_t = 30, value_name = "SECONDS")]
+    pub job_lease_seconds: u64,
+}
 
+/// Bulk ISRC imports.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Bulk import")]
+pub struct BulkImportSettings {
     /// The largest bulk import file, in MB (spec 2.3: 100); larger uploads are refused with 413 as they stream.
     #[arg(long, env = "BULK_IMPORT_MAX_FILE_SIZE_MB", global = true, default_value_t = 100, value_name = "MB")]
     pub bulk_import_max_file_size_mb: u64,
@@ -254,22 +335,14 @@ pub struct Settings {
     /// `REDIS_URL` is set.
     #[arg(long, env = "BULK_IMPORT_RATE_LIMIT_PER_HOUR", global = true, default_value_t = 5, value_name = "N")]
     pub bulk_import_rate_limit_per_hour: u32,
-
-    /// How long a worker holds a job without a heartbeat. When a worker dies, its job runs again after this.
-    #[arg(long, env = "JOB_LEASE_SECONDS", global = true, default_value_t = 30, value_name = "SECONDS")]
-    pub job_lease_seconds: u64,
-
-    /// Log format: `pretty` for people, `json` for log shippers. Filter with `RUST_LOG` (e.g. `info,omnisonic=debug`).
-    #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value = "pretty")]
-    pub log_format: LogFormat,
 }
 
 impl Settings {
     /// How bulk imports run (batch size, batches in flight).
     pub fn import_tuning(&self) -> omnisonic_app::bulk_import::pipeline::Tuning {
         omnisonic_app::bulk_import::pipeline::Tuning {
-            batch_size: self.bulk_import_batch_size,
-            concurrency: self.bulk_import_concurrency,
+            batch_size: self.bulk_import.bulk_import_batch_size,
+            concurrency: self.bulk_import.bulk_import_concurrency,
             ..Default::default()
         }
     }
@@ -277,15 +350,15 @@ impl Settings {
     /// The limits the web layer enforces on bulk imports.
     pub fn bulk_import_limits(&self) -> omnisonic_web::BulkImportLimits {
         omnisonic_web::BulkImportLimits {
-            max_file_bytes: self.bulk_import_max_file_size_mb.saturating_mul(1024 * 1024),
-            batch_size: u32::try_from(self.bulk_import_batch_size).unwrap_or(100),
-            per_hour: self.bulk_import_rate_limit_per_hour,
+            max_file_bytes: self.bulk_import.bulk_import_max_file_size_mb.saturating_mul(1024 * 1024),
+            batch_size: u32::try_from(self.bulk_import.bulk_import_batch_size).unwrap_or(100),
+            per_hour: self.bulk_import.bulk_import_rate_limit_per_hour,
         }
     }
 
     /// The database URL in force: the configured one, or the embedded SQLite file under the data folder.
     pub fn database_url(&self) -> String {
-        match &self.database_url {
+        match &self.database.database_url {
             Some(url) => url.0.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("omnisonic.db").display()),
         }
@@ -294,18 +367,18 @@ impl Settings {
     /// Fails with a clear message when a URL names something this build cannot use.
     pub fn check(&self) -> anyhow::Result<()> {
         omnisonic_store::Backend::from_url(&self.database_url()).context("DATABASE_URL")?;
-        if let Some(read) = &self.database_read_url {
+        if let Some(read) = &self.database.database_read_url {
             let backend = omnisonic_store::Backend::from_url(&read.0).context("DATABASE_READ_URL")?;
             if backend != omnisonic_store::Backend::Postgres {
                 bail!("DATABASE_READ_URL: a read replica must be PostgreSQL");
             }
         }
-        if let Some(redis) = &self.redis_url
+        if let Some(redis) = &self.redis.redis_url
             && !(redis.0.starts_with("redis://") || redis.0.starts_with("rediss://"))
         {
             bail!("REDIS_URL: expected redis://HOST:PORT or rediss://HOST:PORT");
         }
-        if self.database_max_connections == 0 {
+        if self.database.database_max_connections == 0 {
             bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
         }
         if let Some(url) = self.public_url_setting() {
@@ -315,18 +388,18 @@ impl Settings {
             }
         }
         self.providers()?;
-        omnisonic_platform::Mailer::validate(self.smtp_url.as_ref().map(|u| u.0.as_str()), &self.email_from)
+        omnisonic_platform::Mailer::validate(self.mail.smtp_url.as_ref().map(|u| u.0.as_str()), &self.mail.email_from)
             .context("SMTP_URL / EMAIL_FROM")?;
         self.storage_config()?;
-        if let Some(cdn) = &self.storage_cdn_url {
+        if let Some(cdn) = &self.storage.storage_cdn_url {
             url::Url::parse(cdn).with_context(|| format!("STORAGE_CDN_URL: {cdn:?} is not a URL"))?;
         }
-        if self.export_worker_concurrency == 0 || self.export_max_duration_seconds == 0 {
+        if self.jobs.export_worker_concurrency == 0 || self.jobs.export_max_duration_seconds == 0 {
             bail!("EXPORT_WORKER_CONCURRENCY and EXPORT_MAX_DURATION_SECONDS must be at least 1");
         }
-        if self.bulk_import_max_file_size_mb == 0
-            || self.bulk_import_concurrency == 0
-            || self.bulk_import_rate_limit_per_hour == 0
+        if self.bulk_import.bulk_import_max_file_size_mb == 0
+            || self.bulk_import.bulk_import_concurrency == 0
+            || self.bulk_import.bulk_import_rate_limit_per_hour == 0
         {
             bail!(
                 "BULK_IMPORT_MAX_FILE_SIZE_MB, BULK_IMPORT_CONCURRENCY and BULK_IMPORT_RATE_LIMIT_PER_HOUR must be at \
@@ -334,13 +407,13 @@ impl Settings {
             );
         }
         let max_batch = omnisonic_domain::bulk_import::MAX_BATCH_SIZE;
-        if !(1..=max_batch).contains(&self.bulk_import_batch_size) {
+        if !(1..=max_batch).contains(&self.bulk_import.bulk_import_batch_size) {
             bail!("BULK_IMPORT_BATCH_SIZE must be between 1 and {max_batch}");
         }
-        if self.job_lease_seconds < 3 {
+        if self.jobs.job_lease_seconds < 3 {
             bail!("JOB_LEASE_SECONDS must be at least 3 (heartbeats come every third of it)");
         }
-        if self.auth_session_idle_secs == 0 || self.auth_session_max_age_secs == 0 {
+        if self.auth.auth_session_idle_secs == 0 || self.auth.auth_session_max_age_secs == 0 {
             bail!("AUTH_SESSION_IDLE_SECS and AUTH_SESSION_MAX_AGE_SECS must be at least 1");
         }
         Ok(())
@@ -348,7 +421,7 @@ impl Settings {
 
     /// `AUTH_URL`, else `NEXTAUTH_URL` (the spec's name).
     fn public_url_setting(&self) -> Option<String> {
-        self.auth_url.clone().or_else(|| std::env::var("NEXTAUTH_URL").ok().filter(|v| !v.is_empty()))
+        self.auth.auth_url.clone().or_else(|| std::env::var("NEXTAUTH_URL").ok().filter(|v| !v.is_empty()))
     }
 
     /// The OAuth providers that have both a client id and a secret; half a pair is an error.
@@ -356,13 +429,25 @@ impl Settings {
         let pairs = [
             (
                 ProviderKind::GitHub,
-                &self.github_client_id,
-                &self.github_client_secret,
-                &self.github_base_url,
-                Some(&self.github_api_url),
+                &self.auth.github_client_id,
+                &self.auth.github_client_secret,
+                &self.auth.github_base_url,
+                Some(&self.auth.github_api_url),
             ),
-            (ProviderKind::Google, &self.google_client_id, &self.google_client_secret, &self.google_issuer_url, None),
-            (ProviderKind::Discord, &self.discord_client_id, &self.discord_client_secret, &self.discord_base_url, None),
+            (
+                ProviderKind::Google,
+                &self.auth.google_client_id,
+                &self.auth.google_client_secret,
+                &self.auth.google_issuer_url,
+                None,
+            ),
+            (
+                ProviderKind::Discord,
+                &self.auth.discord_client_id,
+                &self.auth.discord_client_secret,
+                &self.auth.discord_base_url,
+                None,
+            ),
         ];
         let mut providers = Vec::new();
         for (kind, id, secret, base, api) in pairs {
@@ -395,24 +480,24 @@ impl Settings {
         let need_secret = |value: &Option<Secret>, var: &str| {
             value.as_ref().map(|s| s.0.clone()).with_context(|| format!("STORAGE_TYPE needs {var}"))
         };
-        Ok(match self.storage_type {
+        Ok(match self.storage.storage_type {
             StorageType::Local => omnisonic_platform::StorageConfig::Local { root: self.data_dir.join("objects") },
             StorageType::S3 => omnisonic_platform::StorageConfig::S3 {
-                bucket: need(&self.s3_bucket_name, "S3_BUCKET_NAME")?,
-                region: self.s3_region.clone(),
+                bucket: need(&self.storage.s3_bucket_name, "S3_BUCKET_NAME")?,
+                region: self.storage.s3_region.clone(),
                 endpoint: None,
-                access_key_id: need(&self.aws_access_key_id, "AWS_ACCESS_KEY_ID")?,
-                secret_access_key: need_secret(&self.aws_secret_access_key, "AWS_SECRET_ACCESS_KEY")?,
+                access_key_id: need(&self.storage.aws_access_key_id, "AWS_ACCESS_KEY_ID")?,
+                secret_access_key: need_secret(&self.storage.aws_secret_access_key, "AWS_SECRET_ACCESS_KEY")?,
             },
             StorageType::Minio => {
-                let endpoint = need(&self.minio_endpoint, "MINIO_ENDPOINT")?;
+                let endpoint = need(&self.storage.minio_endpoint, "MINIO_ENDPOINT")?;
                 url::Url::parse(&endpoint).with_context(|| format!("MINIO_ENDPOINT: {endpoint:?} is not a URL"))?;
                 omnisonic_platform::StorageConfig::S3 {
-                    bucket: need(&self.minio_bucket_name, "MINIO_BUCKET_NAME")?,
-                    region: self.s3_region.clone(),
+                    bucket: need(&self.storage.minio_bucket_name, "MINIO_BUCKET_NAME")?,
+                    region: self.storage.s3_region.clone(),
                     endpoint: Some(endpoint),
-                    access_key_id: need(&self.minio_access_key, "MINIO_ACCESS_KEY")?,
-                    secret_access_key: need_secret(&self.minio_secret_key, "MINIO_SECRET_KEY")?,
+                    access_key_id: need(&self.storage.minio_access_key, "MINIO_ACCESS_KEY")?,
+                    secret_access_key: need_secret(&self.storage.minio_secret_key, "MINIO_SECRET_KEY")?,
                 }
             }
         })
@@ -421,7 +506,8 @@ impl Settings {
     /// The app secret: `AUTH_SECRET`, else `NEXTAUTH_SECRET`, else a random key kept in `<data dir>/secret.key`.
     pub fn app_secret(&self) -> anyhow::Result<Vec<u8>> {
         const MIN: usize = 16;
-        let given = self.auth_secret.as_ref().map(|s| s.0.clone()).or_else(|| std::env::var("NEXTAUTH_SECRET").ok());
+        let given =
+            self.auth.auth_secret.as_ref().map(|s| s.0.clone()).or_else(|| std::env::var("NEXTAUTH_SECRET").ok());
         if let Some(secret) = given.filter(|v| !v.is_empty()) {
             if secret.len() < MIN {
                 bail!("AUTH_SECRET must be at least {MIN} characters (e.g. `openssl rand -base64 32`)");
@@ -459,9 +545,9 @@ impl Settings {
 
     /// Outgoing mail: SMTP when configured, else the outbox folder.
     pub fn mailer(&self) -> Result<omnisonic_platform::Mailer, omnisonic_platform::MailError> {
-        match &self.smtp_url {
-            Some(url) => omnisonic_platform::Mailer::smtp(&url.0, &self.email_from),
-            None => omnisonic_platform::Mailer::outbox(self.data_dir.join("outbox"), &self.email_from),
+        match &self.mail.smtp_url {
+            Some(url) => omnisonic_platform::Mailer::smtp(&url.0, &self.mail.email_from),
+            None => omnisonic_platform::Mailer::outbox(self.data_dir.join("outbox"), &self.mail.email_from),
         }
     }
 
@@ -472,13 +558,13 @@ impl Settings {
             None => url::Url::parse(&format!("http://{bound}")).context("default AUTH_URL from the bind address")?,
         };
         let providers = self.providers()?;
-        let credentials = self.auth_credentials.unwrap_or(providers.is_empty() && public_url.scheme() != "https");
+        let credentials = self.auth.auth_credentials.unwrap_or(providers.is_empty() && public_url.scheme() != "https");
         let mut config = AuthConfig::development(public_url);
         config.providers = providers;
         config.credentials = credentials;
-        config.email_links = self.auth_email.unwrap_or(self.smtp_url.is_some() || !config.secure_cookies());
-        config.idle_timeout = std::time::Duration::from_secs(self.auth_session_idle_secs);
-        config.max_age = std::time::Duration::from_secs(self.auth_session_max_age_secs);
+        config.email_links = self.auth.auth_email.unwrap_or(self.mail.smtp_url.is_some() || !config.secure_cookies());
+        config.idle_timeout = std::time::Duration::from_secs(self.auth.auth_session_idle_secs);
+        config.max_age = std::time::Duration::from_secs(self.auth.auth_session_max_age_secs);
         Ok(config)
     }
 
@@ -541,5 +627,34 @@ mod tests {
         assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:***@db/x");
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
         assert_eq!(format!("{:?}", Secret("hunter2".into())), "[redacted]");
+    }
+
+    fn loaded(file: &str, args: &[&str]) -> anyhow::Result<(Settings, Vec<String>)> {
+        use clap::{CommandFactory, FromArgMatches};
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("omnisonic.toml");
+        std::fs::write(&path, file)?;
+        let matches = crate::cli::Cli::command().try_get_matches_from(
+            std::iter::once("omnisonic").chain(args.iter().copied()).chain(std::iter::once("migrate")),
+        )?;
+        let mut settings = crate::cli::Cli::from_arg_matches(&matches)?.settings;
+        let unknown = settings.apply_file(&path, &matches)?;
+        Ok((settings, unknown))
+    }
+
+    #[test]
+    fn the_file_fills_what_flags_leave_and_is_checked_like_them() {
+        let file = "bulk_import_batch_size = 7\nauto_migrate = false\nbind = \"0.0.0.0:9\"\nstorage_type = \"minio\"\nnope = 1\n";
+        let (settings, unknown) = loaded(file, &["--bind", "127.0.0.1:5"]).expect("loads");
+        assert_eq!(settings.bulk_import.bulk_import_batch_size, 7);
+        assert!(!settings.server.auto_migrate);
+        assert_eq!(settings.storage.storage_type, StorageType::Minio);
+        assert_eq!(settings.server.bind.to_string(), "127.0.0.1:5", "a flag wins over the file");
+        assert_eq!(unknown, ["nope"]);
+        // Untouched settings keep their defaults.
+        assert_eq!(settings.database.database_max_connections, 16);
+        let bad = loaded("database_max_connections = \"many\"\n", &[]).expect_err("refused");
+        let message = bad.to_string();
+        assert!(message.contains("omnisonic.toml") && message.contains("many"), "{message}");
     }
 }

@@ -39,7 +39,7 @@ const WORKER_GRACE: Duration = Duration::from_secs(25);
 /// Connects to the configured database.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
-    omnisonic_store::connect(&url, settings.database_max_connections)
+    omnisonic_store::connect(&url, settings.database.database_max_connections)
         .await
         .with_context(|| format!("connect to the database at {}", redact_url(&url)))
 }
@@ -63,10 +63,10 @@ impl Services {
     /// Connects the database (migrating when `auto_migrate`), storage, pub/sub and the queue.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let db = connect(settings).await?;
-        if settings.auto_migrate {
+        if settings.server.auto_migrate {
             omnisonic_store::migrate(&db).await.context("migrate the database")?;
         }
-        if settings.database_read_url.is_some() {
+        if settings.database.database_read_url.is_some() {
             tracing::warn!("DATABASE_READ_URL is accepted but not used by this version yet");
         }
         tracing::info!(database = %redact_url(&settings.database_url()), "database ready");
@@ -76,16 +76,16 @@ impl Services {
     /// The services around an already connected and migrated database.
     pub async fn with_database(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Self> {
         let storage = connect_storage(settings).await?;
-        let (pubsub, queue, rate_limiter): (_, Arc<dyn JobQueue>, _) = match &settings.redis_url {
+        let (pubsub, queue, rate_limiter): (_, Arc<dyn JobQueue>, _) = match &settings.redis.redis_url {
             Some(url) => {
                 let shown = redact_url(&url.0);
-                let pubsub = omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis_key_prefix)
+                let pubsub = omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis.redis_key_prefix)
                     .await
                     .with_context(|| format!("connect pub/sub to Redis at {shown}"))?;
-                let queue = omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
+                let queue = omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis.redis_key_prefix)
                     .await
                     .with_context(|| format!("connect the job queue to Redis at {shown}"))?;
-                let limiter = omnisonic_platform::RateLimiter::redis(&url.0, &settings.redis_key_prefix)
+                let limiter = omnisonic_platform::RateLimiter::redis(&url.0, &settings.redis.redis_key_prefix)
                     .await
                     .with_context(|| format!("connect the rate limiter to Redis at {shown}"))?;
                 (pubsub, Arc::new(queue), limiter)
@@ -109,7 +109,7 @@ impl Services {
             queue: self.queue.clone(),
             rate_limiter: self.rate_limiter.clone(),
             limits: omnisonic_app::context::Limits {
-                export_max_duration: Duration::from_secs(settings.export_max_duration_seconds),
+                export_max_duration: Duration::from_secs(settings.jobs.export_max_duration_seconds),
             },
         }
     }
@@ -123,12 +123,12 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         storage: services.storage.clone(),
         pubsub: services.pubsub.clone(),
         scratch: settings.data_dir.join("tmp").join("exports"),
-        max_duration: Duration::from_secs(settings.export_max_duration_seconds),
+        max_duration: Duration::from_secs(settings.jobs.export_max_duration_seconds),
     };
     let config = WorkerConfig {
         queue: <ExportJob as JobKind>::QUEUE.to_owned(),
-        concurrency: settings.export_worker_concurrency,
-        lease: Duration::from_secs(settings.job_lease_seconds),
+        concurrency: settings.jobs.export_worker_concurrency,
+        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
@@ -142,7 +142,7 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
     let import_config = WorkerConfig {
         queue: <BulkImportJob as JobKind>::QUEUE.to_owned(),
         concurrency: 1,
-        lease: Duration::from_secs(settings.job_lease_seconds),
+        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
         poll_interval: Duration::from_secs(1),
         policy: RetryPolicy::default(),
     };
@@ -153,7 +153,7 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
     let maintenance_config = WorkerConfig {
         queue: <MaintenanceJob as JobKind>::QUEUE.to_owned(),
         concurrency: 1,
-        lease: Duration::from_secs(settings.job_lease_seconds),
+        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
         poll_interval: Duration::from_secs(5),
         policy: RetryPolicy::default(),
     };
@@ -170,7 +170,7 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
 }
 
 impl Application {
-    /// Connects, migrates (when `auto_migrate`), and binds `settings.bind`; with `workers`, the export workers run
+    /// Connects, migrates (when `auto_migrate`), and binds `settings.server.bind`; with `workers`, the export workers run
     /// in this process too.
     pub async fn build(settings: &Settings, workers: bool) -> anyhow::Result<Self> {
         let services = Services::connect(settings).await?;
@@ -184,10 +184,10 @@ impl Application {
     }
 
     async fn with_services(services: Services, settings: &Settings, workers: bool) -> anyhow::Result<Self> {
-        let bind = settings.bind;
+        let bind = settings.server.bind;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("listen on {bind}"))?;
         let bound = listener.local_addr().context("read the bound address")?;
-        let subscriptions_listener = match settings.subscriptions_port {
+        let subscriptions_listener = match settings.server.subscriptions_port {
             Some(port) => {
                 let addr = SocketAddr::new(bind.ip(), port);
                 Some(TcpListener::bind(addr).await.with_context(|| format!("listen for subscriptions on {addr}"))?)
@@ -214,7 +214,7 @@ impl Application {
             services.context(settings),
             omnisonic_web::install_recorder(),
             runtime,
-            settings.storage_cdn_url.clone(),
+            settings.storage.storage_cdn_url.clone(),
             background,
         );
         let subscriptions = subscriptions_listener.map(|l| (l, omnisonic_web::subscriptions_router(state.clone())));
@@ -256,9 +256,9 @@ impl Application {
 
 /// The job queue as configured: Redis with `REDIS_URL`, else the database's `jobs` table.
 pub async fn connect_queue(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Arc<dyn JobQueue>> {
-    match &settings.redis_url {
+    match &settings.redis.redis_url {
         Some(url) => Ok(Arc::new(
-            omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis_key_prefix)
+            omnisonic_platform::RedisQueue::connect(&url.0, &settings.redis.redis_key_prefix)
                 .await
                 .with_context(|| format!("connect the job queue to Redis at {}", redact_url(&url.0)))?,
         )),
@@ -268,8 +268,8 @@ pub async fn connect_queue(settings: &Settings, db: &DatabaseConnection) -> anyh
 
 /// Pub/sub as configured: Redis with `REDIS_URL`, else in-process (for commands that only publish).
 pub async fn connect_pubsub(settings: &Settings) -> anyhow::Result<omnisonic_platform::PubSub> {
-    match &settings.redis_url {
-        Some(url) => omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis_key_prefix)
+    match &settings.redis.redis_url {
+        Some(url) => omnisonic_platform::PubSub::redis_with_prefix(&url.0, &settings.redis.redis_key_prefix)
             .await
             .with_context(|| format!("connect pub/sub to Redis at {}", redact_url(&url.0))),
         None => Ok(omnisonic_platform::PubSub::in_process()),
