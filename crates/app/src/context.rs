@@ -1,11 +1,13 @@
 //! The services every use-case may need, built once by the binary and shared by every transport.
 
-use omnisonic_platform::{JobQueue, PubSub, RateLimiter, Storage};
+use chrono::{DateTime, Utc};
+use omnisonic_platform::{JobQueue, Mailer, PubSub, RateLimiter, Storage};
 use omnisonic_store::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Handles to the database, storage, pub/sub, the job queue and the limits use-cases enforce. Cheap to clone.
+/// Handles to the database, storage, pub/sub, the job queue, the rate limiter, the mailer, the clock and the
+/// limits use-cases enforce. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
     /// The database pool.
@@ -18,6 +20,10 @@ pub struct Context {
     pub queue: Arc<dyn JobQueue>,
     /// Counts requests against per-user limits (in process, or shared through Redis).
     pub rate_limiter: RateLimiter,
+    /// Outgoing mail (SMTP, or the outbox folder).
+    pub mailer: Mailer,
+    /// What time it is (fixed in tests of time-dependent work).
+    pub clock: Clock,
     /// Limits use-cases enforce.
     pub limits: Limits,
 }
@@ -27,4 +33,27 @@ pub struct Context {
 pub struct Limits {
     /// `EXPORT_MAX_DURATION_SECONDS`: longer mixes are refused when asked for, and stopped by the worker.
     pub export_max_duration: Duration,
+}
+
+/// What time it is: the system clock, or a fixed instant for tests of time-dependent work (schedules, expiry).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clock {
+    fixed: Option<DateTime<Utc>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self { fixed: None }
+    }
+
+    /// Always `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self { fixed: Some(at) }
+    }
+
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.fixed.unwrap_or_else(Utc::now)
+    }
 }

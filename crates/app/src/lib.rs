@@ -23,5 +23,5 @@ pub mod queue;
 pub mod schedule;
 pub mod trace;
 
-pub use context::Context;
+pub use context::{Clock, Context};
 pub use error::AppError;

@@ -149,7 +149,7 @@ pub async fn run_task(ctx: &Context, task: Task) -> Result<(), AppError> {
                 tracing::info!(%report, "unused uploads cleaned up");
             }
         }
-        Task::LicenseExpiry => match expire_licenses(&ctx.db, &ctx.pubsub, Utc::now()).await? {
+        Task::LicenseExpiry => match expire_licenses(&ctx.db, &ctx.pubsub, ctx.clock.now()).await? {
             0 => {}
             n => tracing::info!(expired = n, "licenses expired"),
         },

@@ -55,7 +55,7 @@ pub async fn tick(ctx: &Context, schedule: &Schedule, now_ms: i64) -> Result<boo
 /// Looks at `schedules` every [`LOOK_EVERY`] until `stop` turns true.
 pub async fn run_scheduler(ctx: Context, schedules: Vec<Schedule>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = ctx.clock.now().timestamp_millis();
         for schedule in &schedules {
             if let Err(err) = tick(&ctx, schedule, now_ms).await {
                 tracing::warn!(

@@ -57,6 +57,8 @@ pub struct Services {
     pub queue: Arc<dyn JobQueue>,
     /// Per-user limits: in process, or Redis when `REDIS_URL` is set.
     pub rate_limiter: omnisonic_platform::RateLimiter,
+    /// Outgoing mail: SMTP with `SMTP_URL`, else the outbox folder.
+    pub mailer: omnisonic_platform::Mailer,
 }
 
 impl Services {
@@ -97,7 +99,8 @@ impl Services {
             ),
         };
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
-        Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter })
+        let mailer = settings.mailer().context("set up outgoing mail")?;
+        Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter, mailer })
     }
 
     /// The application layer's context over these services.
@@ -108,10 +111,23 @@ impl Services {
             pubsub: self.pubsub.clone(),
             queue: self.queue.clone(),
             rate_limiter: self.rate_limiter.clone(),
+            mailer: self.mailer.clone(),
+            clock: omnisonic_app::Clock::system(),
             limits: omnisonic_app::context::Limits {
                 export_max_duration: Duration::from_secs(settings.jobs.export_max_duration_seconds),
             },
         }
+    }
+}
+
+/// How a worker runs jobs of kind `K`: `concurrency` at once, leases of `JOB_LEASE_SECONDS`, the default retries.
+fn worker_config<K: JobKind>(settings: &Settings, concurrency: usize, poll_interval: Duration) -> WorkerConfig {
+    WorkerConfig {
+        queue: K::QUEUE.to_owned(),
+        concurrency,
+        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
+        poll_interval,
+        policy: RetryPolicy::default(),
     }
 }
 
@@ -125,13 +141,7 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         scratch: settings.data_dir.join("tmp").join("exports"),
         max_duration: Duration::from_secs(settings.jobs.export_max_duration_seconds),
     };
-    let config = WorkerConfig {
-        queue: <ExportJob as JobKind>::QUEUE.to_owned(),
-        concurrency: settings.jobs.export_worker_concurrency,
-        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
-        poll_interval: Duration::from_secs(1),
-        policy: RetryPolicy::default(),
-    };
+    let config = worker_config::<ExportJob>(&settings, settings.jobs.export_worker_concurrency, Duration::from_secs(1));
     let imports = omnisonic_app::bulk_import::worker::BulkImportHandler {
         db: services.db.clone(),
         storage: services.storage.clone(),
@@ -139,24 +149,12 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
         tuning: settings.import_tuning(),
     };
     // One import at a time per worker process: each already writes BULK_IMPORT_CONCURRENCY batches at once.
-    let import_config = WorkerConfig {
-        queue: <BulkImportJob as JobKind>::QUEUE.to_owned(),
-        concurrency: 1,
-        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
-        poll_interval: Duration::from_secs(1),
-        policy: RetryPolicy::default(),
-    };
+    let import_config = worker_config::<BulkImportJob>(&settings, 1, Duration::from_secs(1));
     // Upkeep: one job per period whichever nodes run the scheduler; one at a time per process.
     let ctx = services.context(&settings);
     let scheduler =
         omnisonic_app::schedule::run_scheduler(ctx.clone(), omnisonic_app::schedule::SCHEDULES.to_vec(), stop.clone());
-    let maintenance_config = WorkerConfig {
-        queue: <MaintenanceJob as JobKind>::QUEUE.to_owned(),
-        concurrency: 1,
-        lease: Duration::from_secs(settings.jobs.job_lease_seconds),
-        poll_interval: Duration::from_secs(5),
-        policy: RetryPolicy::default(),
-    };
+    let maintenance_config = worker_config::<MaintenanceJob>(&settings, 1, Duration::from_secs(5));
     let maintenance = omnisonic_platform::queue::run_worker(
         services.queue.clone(),
         Arc::new(omnisonic_app::maintenance::MaintenanceHandler { ctx }),
@@ -200,7 +198,7 @@ impl Application {
         if auth.credentials && auth.secure_cookies() {
             tracing::warn!("email + password sign-in is on for an https deployment (AUTH_CREDENTIALS=true)");
         }
-        let mailer = settings.mailer().context("set up outgoing mail")?;
+        let mailer = services.mailer.clone();
         tracing::info!(mail = %mailer.describe(), email_links = auth.email_links, "mail configured");
         let runtime =
             omnisonic_web::auth::AuthRuntime::new(auth, Some(mailer)).context("set up the HTTP client for sign-in")?;

@@ -18,6 +18,9 @@ pub fn context(db: &DatabaseConnection, storage_root: &std::path::Path) -> Conte
         pubsub: omnisonic_platform::PubSub::in_process(),
         queue: Arc::new(DatabaseQueue::new(db.clone())),
         rate_limiter: omnisonic_platform::RateLimiter::in_process(),
+        mailer: omnisonic_platform::Mailer::outbox(storage_root.join("outbox"), "Omnisonic <test@example.test>")
+            .expect("outbox"),
+        clock: omnisonic_app::Clock::system(),
         limits: omnisonic_app::context::Limits { export_max_duration: Duration::from_secs(60) },
     }
 }

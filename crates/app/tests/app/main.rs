@@ -4,5 +4,6 @@
 
 mod exports;
 mod harness;
+mod maintenance;
 mod schedule;
 mod store;

@@ -19,7 +19,6 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use omnisonic_app::bulk_import::progress::{JobProgress, progress_message};
 use omnisonic_app::bulk_import::report::report_stream;
-use omnisonic_app::bulk_import::{BulkImportJob, BulkImportPayload};
 use omnisonic_domain::bulk_import::{Columns, Format};
 use omnisonic_domain::records::{CsvRecords, RawRecord};
 use omnisonic_domain::upload::display_name;
@@ -290,20 +289,7 @@ async fn start(
         batch_size: i32::try_from(limits.batch_size).unwrap_or(100),
         total_records: i64::try_from(total).unwrap_or(i64::MAX),
     };
-    let job = match store::create_job(&state.db, &new).await {
-        Ok(job) => job,
-        Err(err) => {
-            let _ = state.storage.delete(&storage_key).await;
-            return Err(err.into());
-        }
-    };
-    let payload = BulkImportPayload { job_id: job.id };
-    if let Err(err) = omnisonic_app::jobs::enqueue::<BulkImportJob>(&*state.app.queue, &payload).await {
-        store::fail(&state.db, job.id, "the job could not be queued; upload the file again").await?;
-        return Err(ApiError::Unavailable(err.to_string()));
-    }
-    tracing::info!(job_id = %job.id, size = job.file_size, format = %job.format, "bulk import queued");
-    Ok(job)
+    Ok(omnisonic_app::bulk_import::queue_import(&state.app, &new).await?)
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
