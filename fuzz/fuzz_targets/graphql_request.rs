@@ -46,7 +46,7 @@ fn world() -> &'static World {
             let db = omnisonic_store::connect("sqlite::memory:", 1).await.expect("database");
             omnisonic_store::migrate(&db).await.expect("migrate");
             let events = omnisonic_graphql::events::Events(Arc::new(NoBus));
-            let schema = omnisonic_graphql::build_schema(db.clone(), events);
+            let schema = omnisonic_graphql::build_schema(db.clone().into(), events);
             (db, schema)
         });
         World { runtime, db, schema }

@@ -415,13 +415,17 @@ end
 return 1
 ";
 
-/// KEYS: due, leased, dead. ARGV: job key prefix. Returns queued, running, failed, buried.
+/// KEYS: due, leased, dead. ARGV: job key prefix. Returns queued, running, failed, buried. A buried job's hash
+/// expires after 30 days; its id is dropped from the dead set here, so the set does not outgrow what is kept.
 const COUNTS: &str = r"
-local queued, failed = 0, 0
+local queued, failed, buried = 0, 0, 0
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('HEXISTS', ARGV[1] .. id, 'last_error') == 1 then failed = failed + 1 else queued = queued + 1 end
 end
-return {queued, redis.call('ZCARD', KEYS[2]), failed, redis.call('SCARD', KEYS[3])}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 then buried = buried + 1 else redis.call('SREM', KEYS[3], id) end
+end
+return {queued, redis.call('ZCARD', KEYS[2]), failed, buried}
 ";
 
 /// KEYS: due, dead. ARGV: id, job key prefix.
@@ -548,6 +552,10 @@ impl JobQueue for RedisQueue {
                     .arg(format!("{}{id}", self.job_prefix()))
                     .query_async(&mut connection)
                     .await?;
+                if fields.is_empty() {
+                    // A buried job kept past its 30 days: gone.
+                    continue;
+                }
                 let last_error = fields.get("last_error").filter(|e| !e.is_empty()).cloned();
                 let state = match (running, buried, &last_error) {
                     (true, _, _) => JobState::Running,
