@@ -52,17 +52,26 @@ pub async fn tick(ctx: &Context, schedule: &Schedule, now_ms: i64) -> Result<boo
     Ok(true)
 }
 
-/// Looks at `schedules` every [`LOOK_EVERY`] until `stop` turns true.
+/// Looks at `schedules` every [`LOOK_EVERY`] until `stop` turns true; a schedule whose current period is already
+/// settled costs no query.
 pub async fn run_scheduler(ctx: Context, schedules: Vec<Schedule>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // The last period each schedule was settled for here (claimed by this node or by another): the database is
+    // asked again only when a new period begins, not on every look.
+    let mut settled: Vec<Option<i64>> = vec![None; schedules.len()];
     loop {
         let now_ms = ctx.clock.now().timestamp_millis();
-        for schedule in &schedules {
-            if let Err(err) = tick(&ctx, schedule, now_ms).await {
-                tracing::warn!(
+        for (schedule, settled) in schedules.iter().zip(settled.iter_mut()) {
+            let period = schedule.period_at(now_ms);
+            if *settled == Some(period) {
+                continue;
+            }
+            match tick(&ctx, schedule, now_ms).await {
+                Ok(_) => *settled = Some(period),
+                Err(err) => tracing::warn!(
                     task = schedule.task.name(),
                     error = &err as &dyn std::error::Error,
                     "could not schedule"
-                );
+                ),
             }
         }
         tokio::select! {
