@@ -26,6 +26,8 @@ pub struct Context {
     pub clock: Clock,
     /// Limits use-cases enforce.
     pub limits: Limits,
+    /// Insight: the outbound client, the tagger, feed settings.
+    pub insight: crate::insight::Insight,
 }
 
 /// Limits from settings that use-cases enforce.

@@ -6,10 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Every queue, for operators (`omnisonic jobs`) and `/metrics`.
-pub const QUEUES: [&str; 3] = [
+pub const QUEUES: [&str; 4] = [
     crate::exports::ExportJob::QUEUE,
     crate::bulk_import::BulkImportJob::QUEUE,
     crate::maintenance::MaintenanceJob::QUEUE,
+    crate::insight::retag::RetagJob::QUEUE,
 ];
 
 /// A kind of background job.

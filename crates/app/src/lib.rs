@@ -17,6 +17,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod exports;
+pub mod insight;
 pub mod jobs;
 pub mod maintenance;
 pub mod queue;

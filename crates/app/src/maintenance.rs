@@ -26,11 +26,13 @@ pub enum Task {
     LicenseExpiry,
     /// Delete expired sign-in sessions and email tokens (they are refused anyway; this keeps the tables small).
     SessionSweep,
+    /// Poll the feed sources that are due (Insight).
+    FeedPoll,
 }
 
 impl Task {
     /// Every task.
-    pub const ALL: [Self; 3] = [Self::UploadCleanup, Self::LicenseExpiry, Self::SessionSweep];
+    pub const ALL: [Self; 4] = [Self::UploadCleanup, Self::LicenseExpiry, Self::SessionSweep, Self::FeedPoll];
 
     /// Its stable name (schedules, logs, metrics).
     pub fn name(self) -> &'static str {
@@ -38,6 +40,7 @@ impl Task {
             Self::UploadCleanup => "upload_cleanup",
             Self::LicenseExpiry => "license_expiry",
             Self::SessionSweep => "session_sweep",
+            Self::FeedPoll => "feed_poll",
         }
     }
 }
@@ -157,6 +160,14 @@ pub async fn run_task(ctx: &Context, task: Task) -> Result<(), AppError> {
             0 => {}
             n => tracing::info!(rows = n, "expired sign-in sessions and tokens deleted"),
         },
+        Task::FeedPoll => {
+            let reports = crate::insight::feeds::poll_due(ctx).await?;
+            let stored: usize = reports.iter().map(|r| r.ingest.stored.len()).sum();
+            let failed = reports.iter().filter(|r| r.error.is_some()).count();
+            if !reports.is_empty() {
+                tracing::info!(sources = reports.len(), stored, failed, "feeds polled");
+            }
+        }
     }
     Ok(())
 }

@@ -17,11 +17,13 @@ pub struct Schedule {
     pub every: Duration,
 }
 
-/// Today's schedules: the upload cleanup and the license expiry daily, the sign-in session sweep hourly.
-pub const SCHEDULES: [Schedule; 3] = [
+/// Today's schedules: the upload cleanup and the license expiry daily, the sign-in session sweep hourly, and a
+/// look for due feeds every minute (each source has its own interval; this is how late a due poll may start).
+pub const SCHEDULES: [Schedule; 4] = [
     Schedule { task: Task::UploadCleanup, every: Duration::from_secs(24 * 3600) },
     Schedule { task: Task::LicenseExpiry, every: Duration::from_secs(24 * 3600) },
     Schedule { task: Task::SessionSweep, every: Duration::from_secs(3600) },
+    Schedule { task: Task::FeedPoll, every: Duration::from_secs(60) },
 ];
 
 /// How often the scheduler looks at its schedules (a period starts at most this late).

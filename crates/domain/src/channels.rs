@@ -42,3 +42,11 @@ pub fn session(id: Uuid) -> String {
 pub fn bulk_import(id: Uuid) -> String {
     format!("bulk_import:{id}")
 }
+
+/// Every newly tagged news item (Insight): one message per item with its tags.
+pub const NEWS_TAGGED: &str = "news:tagged";
+
+/// A re-tagging run's progress.
+pub fn tagging_run(id: Uuid) -> String {
+    format!("tagging:run:{id}")
+}

@@ -9,6 +9,7 @@ use clap::{ArgMatches, Args, ValueEnum};
 use omnisonic_web::auth::{AuthConfig, ClientSecret, ProviderConfig, ProviderKind};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,6 +96,10 @@ pub struct Settings {
     /// Bulk ISRC imports.
     #[command(flatten)]
     pub bulk_import: BulkImportSettings,
+
+    /// Insight: feeds, outbound HTTP, tagging.
+    #[command(flatten)]
+    pub insight: InsightSettings,
 }
 
 /// Where and how `serve` listens.
@@ -337,7 +342,75 @@ pub struct BulkImportSettings {
     pub bulk_import_rate_limit_per_hour: u32,
 }
 
+/// Insight: feeds, outbound HTTP, tagging.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Insight")]
+pub struct InsightSettings {
+    /// Private address ranges outbound requests (feeds) may reach after all, comma-separated CIDRs such as
+    /// `127.0.0.0/8,::1`. Empty (the default) refuses loopback, private, link-local (cloud metadata), CGNAT and
+    /// multicast addresses. Set it only for local testing or a trusted internal feed.
+    #[arg(long, env = "OUTBOUND_ALLOW_CIDRS", global = true, default_value = "", value_name = "CIDRS")]
+    pub outbound_allow_cidrs: String,
+
+    /// Seconds an outbound request (a feed poll) may take in all.
+    #[arg(long, env = "OUTBOUND_TIMEOUT_SECONDS", global = true, default_value_t = 20, value_name = "SECONDS")]
+    pub outbound_timeout_seconds: u64,
+
+    /// The largest feed body, in bytes; a larger one fails the poll (and counts as an error).
+    #[arg(long, env = "FEED_MAX_BYTES", global = true, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    pub feed_max_bytes: u64,
+
+    /// The poll interval of new feed sources, in seconds (at least 60).
+    #[arg(long, env = "FEED_POLL_INTERVAL_SECONDS", global = true, default_value_t = 900, value_name = "SECONDS")]
+    pub feed_poll_interval_seconds: u64,
+
+    /// Minimum confidence (0-100) of an entity tag (spec 3.1: the fuzzy match threshold).
+    #[arg(long, env = "TAGGING_FUZZY_THRESHOLD", global = true, default_value_t = 70, value_name = "0-100",
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub tagging_fuzzy_threshold: u8,
+
+    /// Extra common words for the tagger's stoplist, comma-separated: names made only of such words need
+    /// evidence in the text (quotes, a cue like "the band", the artist nearby) to be tagged.
+    #[arg(long, env = "TAGGING_STOPLIST", global = true, default_value = "", value_name = "WORDS")]
+    pub tagging_stoplist: String,
+
+    /// A file of extra stoplist words (one or more per line, `#` comments), added to `TAGGING_STOPLIST`.
+    #[arg(long, env = "TAGGING_STOPLIST_FILE", global = true, value_name = "FILE")]
+    pub tagging_stoplist_file: Option<PathBuf>,
+}
+
 impl Settings {
+    /// Insight's services: the guarded outbound client, the tagger cache, feed settings.
+    pub fn insight(&self) -> anyhow::Result<omnisonic_app::insight::Insight> {
+        let allow = omnisonic_platform::outbound::parse_allow_list(&self.insight.outbound_allow_cidrs)
+            .map_err(|e| anyhow::anyhow!("OUTBOUND_ALLOW_CIDRS: {e}"))?;
+        let outbound = omnisonic_platform::OutboundClient::new(&omnisonic_platform::OutboundSettings {
+            allow,
+            timeout: Duration::from_secs(self.insight.outbound_timeout_seconds.max(1)),
+            ..Default::default()
+        })
+        .context("build the outbound HTTP client")?;
+        let mut extra_stopwords = self.insight.tagging_stoplist.replace(',', " ");
+        if let Some(path) = &self.insight.tagging_stoplist_file {
+            let words = std::fs::read_to_string(path)
+                .with_context(|| format!("read TAGGING_STOPLIST_FILE {}", path.display()))?;
+            extra_stopwords.push('\n');
+            extra_stopwords.push_str(&words);
+        }
+        let tagging = omnisonic_app::insight::tagger::TaggingSettings {
+            fuzzy_threshold: self.insight.tagging_fuzzy_threshold,
+            extra_stopwords,
+        };
+        Ok(omnisonic_app::insight::Insight {
+            outbound,
+            tagger: omnisonic_app::insight::tagger::TaggerCache::new(tagging),
+            feeds: omnisonic_app::insight::feeds::FeedSettings {
+                max_bytes: self.insight.feed_max_bytes,
+                default_interval: Duration::from_secs(self.insight.feed_poll_interval_seconds),
+            },
+        })
+    }
+
     /// How bulk imports run (batch size, batches in flight).
     pub fn import_tuning(&self) -> omnisonic_app::bulk_import::pipeline::Tuning {
         omnisonic_app::bulk_import::pipeline::Tuning {

@@ -59,6 +59,8 @@ pub struct Services {
     pub rate_limiter: omnisonic_platform::RateLimiter,
     /// Outgoing mail: SMTP with `SMTP_URL`, else the outbox folder.
     pub mailer: omnisonic_platform::Mailer,
+    /// Insight: the guarded outbound client and the tagger (shared, so the dictionary is built once).
+    pub insight: omnisonic_app::insight::Insight,
 }
 
 impl Services {
@@ -100,7 +102,8 @@ impl Services {
         };
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
         let mailer = settings.mailer().context("set up outgoing mail")?;
-        Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter, mailer })
+        let insight = settings.insight()?;
+        Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter, mailer, insight })
     }
 
     /// The application layer's context over these services.
@@ -116,6 +119,7 @@ impl Services {
             limits: omnisonic_app::context::Limits {
                 export_max_duration: Duration::from_secs(settings.jobs.export_max_duration_seconds),
             },
+            insight: self.insight.clone(),
         }
     }
 }
@@ -131,7 +135,7 @@ fn worker_config<K: JobKind>(settings: &Settings, concurrency: usize, poll_inter
     }
 }
 
-/// Runs every worker (exports, bulk imports, upkeep) and the scheduler until `stop` turns true, then lets the
+/// Runs every worker (exports, bulk imports, upkeep and feed polls, re-tags) and the scheduler until `stop` turns true, then lets the
 /// jobs in flight finish.
 pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sync::watch::Receiver<bool>) {
     let handler = omnisonic_app::exports::worker::ExportHandler {
@@ -163,8 +167,16 @@ pub async fn run_workers(services: Services, settings: Settings, stop: tokio::sy
     );
     let import_worker =
         omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(imports), import_config, stop.clone());
+    // Re-tag runs: one at a time per process (each walks every item it covers).
+    let retag_config = worker_config::<omnisonic_app::insight::retag::RetagJob>(&settings, 1, Duration::from_secs(2));
+    let retag = omnisonic_platform::queue::run_worker(
+        services.queue.clone(),
+        Arc::new(omnisonic_app::insight::retag::RetagHandler { ctx: services.context(&settings) }),
+        retag_config,
+        stop.clone(),
+    );
     let export_worker = omnisonic_platform::queue::run_worker(services.queue.clone(), Arc::new(handler), config, stop);
-    tokio::join!(import_worker, export_worker, maintenance, scheduler);
+    tokio::join!(import_worker, export_worker, maintenance, scheduler, retag);
 }
 
 impl Application {

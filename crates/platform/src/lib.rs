@@ -1,14 +1,16 @@
 //! Omnisonic's platform services: each has an embedded implementation (no configuration, one process) and a
 //! distributed one (a real server), chosen by the binary from settings: mail, object storage, pub/sub and the
-//! job queue (whose database implementation lives in the binary, beside the SQL it needs).
+//! job queue; and the guarded client for outbound HTTP (`outbound`) (whose database implementation lives in the binary, beside the SQL it needs).
 
 pub mod mail;
+pub mod outbound;
 pub mod pubsub;
 pub mod queue;
 pub mod rate_limit;
 pub mod storage;
 
 pub use mail::{MailError, Mailer};
+pub use outbound::{AddressGuard, OutboundClient, OutboundError, OutboundSettings};
 pub use pubsub::{PubSub, PubSubError, Subscription};
 pub use queue::{
     AfterSettle, BoxError, ClaimedJob, JobCounts, JobError, JobHandler, JobInfo, JobQueue, JobState, QueueError,

@@ -13,12 +13,15 @@ mod db;
 pub mod entities;
 mod error;
 pub mod exports;
+pub mod feeds;
 pub mod jobs;
 pub mod ledger;
 pub mod licenses;
 pub mod migration;
+pub mod news;
 pub mod schedules;
 pub mod studio;
+pub mod tagging;
 pub mod uploads;
 
 pub use connect::{Backend, connect, max_connections, migrate, ping};

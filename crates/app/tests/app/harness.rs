@@ -22,6 +22,24 @@ pub fn context(db: &DatabaseConnection, storage_root: &std::path::Path) -> Conte
             .expect("outbox"),
         clock: omnisonic_app::Clock::system(),
         limits: omnisonic_app::context::Limits { export_max_duration: Duration::from_secs(60) },
+        insight: insight(),
+    }
+}
+
+/// Insight's services for tests: outbound requests may reach loopback (the tests' feed servers), short
+/// timeouts, a 1 MiB feed cap.
+pub fn insight() -> omnisonic_app::insight::Insight {
+    omnisonic_platform::install_tls_provider();
+    let outbound = omnisonic_platform::OutboundClient::new(&omnisonic_platform::OutboundSettings {
+        allow: omnisonic_platform::outbound::parse_allow_list("127.0.0.0/8, ::1").expect("allow list"),
+        timeout: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .expect("outbound client");
+    omnisonic_app::insight::Insight {
+        outbound,
+        tagger: omnisonic_app::insight::tagger::TaggerCache::new(Default::default()),
+        feeds: omnisonic_app::insight::feeds::FeedSettings { max_bytes: 1024 * 1024, ..Default::default() },
     }
 }
 

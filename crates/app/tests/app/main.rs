@@ -3,7 +3,9 @@
 //! skipping).
 
 mod exports;
+mod feed_server;
 mod harness;
+mod insight;
 mod maintenance;
 mod schedule;
 mod store;

@@ -13,6 +13,7 @@ mod m20261126_000006_exports;
 mod m20261126_000007_rights;
 mod m20261126_000008_bulk_import;
 mod m20261203_000009_schedules;
+mod m20261203_000010_insight;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_rights::Migration),
             Box::new(m20261126_000008_bulk_import::Migration),
             Box::new(m20261203_000009_schedules::Migration),
+            Box::new(m20261203_000010_insight::Migration),
         ]
     }
 }
