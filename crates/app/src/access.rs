@@ -55,3 +55,18 @@ pub fn owned_by<T: Owned>(thing: T, user: Uuid) -> Result<T, AppError> {
 pub fn is_owner<T: Owned>(thing: &T, user: Uuid) -> bool {
     thing.owner() == Some(user)
 }
+
+/// `Ok` when `user` holds `role` (editors manage feed sources, aliases and re-tags); [`AppError::Forbidden`]
+/// otherwise.
+pub async fn require_role(
+    db: &omnisonic_store::Db,
+    user: Uuid,
+    role: omnisonic_domain::account::StaffRole,
+) -> Result<(), AppError> {
+    let roles = omnisonic_store::auth::roles_of(&**db, user).await?;
+    if roles.iter().any(|r| r == role.as_str()) {
+        return Ok(());
+    }
+    tracing::info!(user_id = %user, role = role.as_str(), "refused: missing role");
+    Err(AppError::Forbidden(format!("this needs the {} role", role.as_str())))
+}

@@ -12,7 +12,8 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Omnisonic API", description = "REST endpoints of Omnisonic. The catalogue's query API is GraphQL at /graphql (schema.graphql)."),
     components(schemas(crate::Problem, health::Health, ingest::IsrcRecord, ingest::IngestedRecording, bulk_import::JobView, omnisonic_app::bulk_import::progress::JobProgress, bulk_import::ImportIssue, uploads::UploadView, uploads::DirectStart, uploads::DirectUpload, uploads::PartUrl, uploads::PartRequest, uploads::SentPart, uploads::DirectComplete, exports::ExportRequest, exports::ExportView)),
     tags(
-        (name = "ingest", description = "Getting recordings into the catalogue"),
+        (name = "ingest", description = "Getting recordings and news into the catalogue"),
+        (name = "insight", description = "News feed sources (editors)"),
         (name = "uploads", description = "Audio and other files for studio sessions"),
         (name = "exports", description = "Mixdowns of studio sessions"),
         (name = "operations", description = "Health, readiness and metrics"),

@@ -13,6 +13,17 @@ use std::sync::Mutex;
 const ROUTES: &[&str] = &[
     "/",
     "/insight",
+    "/insight/sources",
+    "/insight/sources/{id}",
+    "/insight/sources/{id}/poll",
+    "/insight/sources/{id}/toggle",
+    "/insight/sources/{id}/delete",
+    "/insight/retag",
+    "/api/insight/sources",
+    "/api/insight/sources/{id}",
+    "/api/insight/sources/{id}/poll",
+    "/ingest/news",
+    "/ingest/tagging/improve",
     "/catalogue",
     "/catalogue/works/{id}",
     "/catalogue/recordings/{id}",
@@ -135,6 +146,9 @@ async fn send(browser: &Browser, method: &str, path: &str, body: Option<&Body>) 
             let request = browser.client.post(browser.url(path)).body(bytes.clone());
             browser.with_csrf_header(request).send().await.expect("POST")
         }
+        ("PATCH", Some(Body::Json(value))) => {
+            browser.with_csrf_header(browser.client.patch(browser.url(path)).json(value)).send().await.expect("PATCH")
+        }
         ("DELETE", None) => {
             browser.with_csrf_header(browser.client.delete(browser.url(path))).send().await.expect("DELETE")
         }
@@ -185,7 +199,7 @@ both_backends! {
         let other = app.new_browser();
         app.create_user("other@example.test", crate::helpers::TEST_PASSWORD).await;
         assert_eq!(other.sign_in_with_password("other@example.test", crate::helpers::TEST_PASSWORD).await.status(), 303);
-        app.sign_in("owner@example.test").await;
+        let owner_id = app.sign_in("owner@example.test").await;
         let owner = &app.browser;
         let created = owner.post_form("/studio/sessions", &[("title", "Owned"), ("sample_rate", "48000")]).await;
         assert_eq!(created.status(), 303);
@@ -312,6 +326,33 @@ both_backends! {
         check(&app, all, "POST", "/auth/callback/email", Some(Body::Form(vec![("token", "nope")])), [Status(403), Status(400), Status(400)]).await;
         let wrong = Body::Form(vec![("email", "nobody@example.test"), ("password", "wrong password")]);
         check(&app, all, "POST", "/auth/callback/credentials", Some(wrong), [Status(403), Status(401), Status(401)]).await;
+
+        // Insight: the news and a source's page are public like the catalogue; sources, pushes and re-tags are
+        // for editors (here the owner is made one). Internal URLs are refused (no OUTBOUND_ALLOW_CIDRS here).
+        omnisonic_store::auth::grant_role(&app.db, owner_id, "editor").await.expect("editor");
+        let new = omnisonic_store::feeds::NewSource { url: "http://127.0.0.1:9/feed.xml".into(), title: None, poll_interval_seconds: 900, created_by: None };
+        let source = omnisonic_store::feeds::create_source(&app.db, new, chrono::Utc::now()).await.expect("source").id;
+        check(&app, all, "GET", "/insight/sources", None, [SignIn, Status(403), Status(200)]).await;
+        check(&app, all, "POST", "/insight/sources", Some(Body::Form(vec![("url", "http://127.0.0.1:9/other.xml")])), [SignIn, Status(403), Status(422)]).await;
+        check(&app, all, "GET", &format!("/insight/sources/{source}"), None, [Status(200); 3]).await;
+        for action in ["poll", "toggle"] {
+            check(&app, all, "POST", &format!("/insight/sources/{source}/{action}"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
+        }
+        check(&app, all, "POST", "/insight/retag", Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
+        check(&app, all, "GET", "/api/insight/sources", None, [Status(401), Status(403), Status(200)]).await;
+        check(&app, all, "POST", "/api/insight/sources", Some(Body::Json(json!({"url": "http://10.0.0.1/feed"}))), [Status(401), Status(403), Status(422)]).await;
+        check(&app, all, "GET", &format!("/api/insight/sources/{source}"), None, [Status(401), Status(403), Status(200)]).await;
+        check(&app, all, "PATCH", &format!("/api/insight/sources/{source}"), Some(Body::Json(json!({"enabled": true}))), [Status(401), Status(403), Status(200)]).await;
+        check(&app, all, "POST", &format!("/api/insight/sources/{source}/poll"), Some(Body::Json(json!({}))), [Status(401), Status(403), Status(200)]).await;
+        let polled = omnisonic_store::feeds::get_source(&app.db, source).await.expect("source");
+        assert!(polled.last_error.as_deref().is_some_and(|e| e.contains("loopback")), "the guard refused the poll: {:?}", polled.last_error);
+        check(&app, all, "POST", "/ingest/news", Some(Body::Json(json!({"title": "Matrix news"}))), [Status(401), Status(403), Status(200)]).await;
+        check(&app, all, "POST", "/ingest/tagging/improve", Some(Body::Json(json!({}))), [Status(401), Status(403), Status(202)]).await;
+        check(&app, all, "DELETE", &format!("/api/insight/sources/{source}"), None, [Status(401), Status(403), Status(204)]).await;
+        let doomed = omnisonic_store::feeds::NewSource { url: "http://127.0.0.1:9/doomed.xml".into(), title: None, poll_interval_seconds: 900, created_by: None };
+        let doomed = omnisonic_store::feeds::create_source(&app.db, doomed, chrono::Utc::now()).await.expect("source").id;
+        check(&app, all, "POST", &format!("/insight/sources/{doomed}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;
+        assert!(omnisonic_store::feeds::list_sources(&app.db).await.expect("list").is_empty(), "the editor's deletes happened");
 
         // Sign-out is open to everyone (anonymous: a no-op) and always lands on the home page.
         check(&app, all, "POST", "/auth/signout", Some(Body::Form(vec![])), [Status(303); 3]).await;

@@ -1,4 +1,4 @@
-//! The home page and the Insight placeholder.
+//! The home page.
 
 use super::{Chrome, page_error, render};
 use crate::AppState;
@@ -12,7 +12,7 @@ use axum::routing::get;
 use omnisonic_store::studio::count_sessions;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/insight", get(insight))
+    Router::new().route("/", get(home))
 }
 
 #[derive(Template)]
@@ -35,14 +35,4 @@ async fn home(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Respon
         }
         Err(err) => page_error(err, &uri),
     }
-}
-
-#[derive(Template)]
-#[template(path = "insight.html")]
-struct InsightPage {
-    chrome: Chrome,
-}
-
-async fn insight(viewer: Viewer) -> Response {
-    render(StatusCode::OK, &InsightPage { chrome: Chrome::new("insight", &viewer) })
 }

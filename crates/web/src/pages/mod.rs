@@ -3,6 +3,7 @@
 mod catalogue;
 mod home;
 mod imports;
+mod insight;
 mod rights;
 mod studio;
 
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalogue::router())
         .merge(rights::router())
         .merge(imports::router())
+        .merge(insight::router())
 }
 
 /// What every page's frame (header, user menu, footer) needs.

@@ -81,6 +81,8 @@ struct WorkPage {
     contributions: Vec<ContributionRow>,
     recordings: Vec<recording::Model>,
     licenses: Vec<LicenseRow>,
+    /// News items mentioning the work (Insight), latest first.
+    items: Vec<super::insight::ItemView>,
 }
 
 async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
@@ -94,10 +96,11 @@ async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path
         let parties = parties_of(&state, &contributions).await?;
         let recordings = catalogue::recordings_for_works(&state.db, &[id]).await?;
         let licenses = licenses::licenses_for_works(&state.db, &[id]).await?;
-        Ok::<_, StoreError>((work, contribution_rows(contributions, &parties), recordings, licenses))
+        let items = super::insight::mentions(&state, id).await?;
+        Ok::<_, StoreError>((work, contribution_rows(contributions, &parties), recordings, licenses, items))
     };
     match loaded.await {
-        Ok((work, contributions, recordings, licenses)) => render(
+        Ok((work, contributions, recordings, licenses, items)) => render(
             StatusCode::OK,
             &WorkPage {
                 chrome: Chrome::new("catalogue", &viewer),
@@ -106,6 +109,7 @@ async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path
                 contributions,
                 recordings,
                 licenses: licenses.into_iter().map(LicenseRow::from).collect(),
+                items,
             },
         ),
         Err(err) => page_error(err, &uri),
@@ -119,6 +123,8 @@ struct RecordingPage {
     recording: recording::Model,
     work: Option<work::Model>,
     contributions: Vec<ContributionRow>,
+    /// News items mentioning the recording (Insight), latest first.
+    items: Vec<super::insight::ItemView>,
 }
 
 async fn recording_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
@@ -134,12 +140,13 @@ async fn recording_page(State(state): State<AppState>, viewer: Viewer, uri: Uri,
         };
         let contributions = catalogue::contributions_for_recordings(&state.db, &[id]).await?;
         let parties = parties_of(&state, &contributions).await?;
-        Ok::<_, StoreError>((recording, work, contribution_rows(contributions, &parties)))
+        let items = super::insight::mentions(&state, id).await?;
+        Ok::<_, StoreError>((recording, work, contribution_rows(contributions, &parties), items))
     };
     match loaded.await {
-        Ok((recording, work, contributions)) => render(
+        Ok((recording, work, contributions, items)) => render(
             StatusCode::OK,
-            &RecordingPage { chrome: Chrome::new("catalogue", &viewer), recording, work, contributions },
+            &RecordingPage { chrome: Chrome::new("catalogue", &viewer), recording, work, contributions, items },
         ),
         Err(err) => page_error(err, &uri),
     }

@@ -5,6 +5,7 @@ pub mod exports;
 pub mod graphql;
 pub mod health;
 pub mod ingest;
+pub mod insight;
 pub mod uploads;
 
 use crate::AppState;
@@ -20,4 +21,5 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .merge(bulk_import::router())
         .merge(uploads::router())
         .merge(exports::router())
+        .merge(insight::router())
 }
