@@ -122,7 +122,8 @@ BASE_URL="http://127.0.0.1:$PORT"
 mkdir -p "$TMP_DIR/data"
 echo "e2e: starting $BIN serve on $BASE_URL (data dir $TMP_DIR/data)"
 # A test must never pick up a developer's DATABASE_URL (the server uses sqlite in the temp dir), nor their
-# sign-in settings: only GitHub is configured, pointed at the loopback provider.
+# sign-in settings: only GitHub is configured, pointed at the loopback provider. Outbound requests may reach
+# loopback, where the Insight test serves its feed.
 unset_args=(-u DATABASE_URL)
 while IFS= read -r name; do
   case "$name" in
@@ -137,6 +138,7 @@ env "${unset_args[@]}" \
   GITHUB_BASE_URL="$PROVIDER_URL/github" \
   GITHUB_API_URL="$PROVIDER_URL/github/api" \
   AUTH_URL="$BASE_URL" \
+  OUTBOUND_ALLOW_CIDRS="127.0.0.0/8,::1" \
   RUST_LOG="${RUST_LOG:-info}" \
   "$BIN" serve >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
