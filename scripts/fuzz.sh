@@ -29,7 +29,7 @@ if [ -z "$shared" ]; then
 fi
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(graphql_request bulk_records ddex_parse)
+[ ${#targets[@]} -gt 0 ] || targets=(graphql_request bulk_records ddex_parse feed_parse tagger)
 
 for target in "${targets[@]}"; do
     corpus="$(mktemp -d)"
@@ -40,6 +40,7 @@ for target in "${targets[@]}"; do
     case "$target" in
         graphql_request) time_limit=$((seconds * 2)) ;;
         ddex_parse) [ -n "$shared" ] && extra+=("$shared/ddex") ;;
+        feed_parse) [ -n "$shared" ] && extra+=("$shared/feeds/rss-parser" "$shared/feeds/miniflux") ;;
     esac
     echo "==> fuzzing $target for ${time_limit}s"
     # -timeout: one input taking longer than 20 s counts as a hang (a crash); -rss_limit_mb: so does 2 GiB.

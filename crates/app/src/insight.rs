@@ -3,16 +3,14 @@
 //!
 //! * `feeds` — sources (added only after the outbound guard checked the URL) and polling: conditional GETs,
 //!   backoff, server delays;
-//! * `parse` — character sets and feed-rs;
-//! * `content` — plain text, sanitised HTML, canonical links and duplicate keys;
+//! * character sets, feed parsing, plain text, sanitised HTML, canonical links and duplicate keys are the pure
+//!   `omnisonic-news` crate's;
 //! * `ingest` — the one path an item takes into the database, from a feed or `POST /ingest/news`;
 //! * `tagger` — the tagging dictionary over the live catalogue, rebuilt when the catalogue changes;
 //! * `retag` — the re-tagging job.
 
-pub mod content;
 pub mod feeds;
 pub mod ingest;
-pub mod parse;
 pub mod retag;
 pub mod tagger;
 

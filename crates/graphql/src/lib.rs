@@ -9,6 +9,7 @@ pub mod events;
 pub mod limits;
 pub mod loaders;
 mod mutation;
+mod news;
 mod query;
 #[macro_use]
 mod types;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 
 /// Every query: the catalogue's and the rights graph's.
 #[derive(MergedObject, Default)]
-pub struct Query(query::CatalogueQuery, rights_query::RightsQuery);
+pub struct Query(query::CatalogueQuery, rights_query::RightsQuery, news::NewsQuery);
 
 /// The schema type served at `/graphql` and `/graphql/ws`.
 pub type OmnisonicSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;

@@ -110,6 +110,26 @@ impl Subscription {
         watch(ctx, events::checkpoint(id), wrap, Some(StaffRole::Accountant)).await
     }
 
+    /// Emits each news item as it is tagged (a new item, or a re-tagged one), with what it mentions; with
+    /// `entityId`, only items that mention that entity.
+    async fn news_item_tagged(
+        &self,
+        ctx: &Context<'_>,
+        entity_id: Option<ID>,
+    ) -> Result<impl Stream<Item = crate::news::NewsItemTagged> + use<>> {
+        let entity = optional_id("entityId", entity_id.as_ref())?.map(|id| id.to_string());
+        let pubsub = ctx.data_unchecked::<events::Events>();
+        let channel = omnisonic_domain::channels::NEWS_TAGGED;
+        let events = events::listen::<crate::news::NewsItemTagged>(pubsub, channel).await.map_err(|err| {
+            tracing::error!(error = %err, channel, "could not subscribe");
+            coded(ErrorCode::Internal, "could not subscribe; try again")
+        })?;
+        Ok(events.filter(move |event| {
+            let wanted = entity.as_ref().is_none_or(|id| event.tags.iter().any(|t| t.entity_id.as_str() == id));
+            std::future::ready(wanted)
+        }))
+    }
+
     /// Emits a work's license each time one is created, changed, activated, revoked or expired.
     async fn license_changed(&self, ctx: &Context<'_>, work_id: ID) -> Result<impl Stream<Item = License> + use<>> {
         let id = parse_id("workId", &work_id)?;

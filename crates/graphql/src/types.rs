@@ -120,6 +120,11 @@ impl Recording {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// News items mentioning this recording, newest first, at most `first` (1–100, default 10).
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, crate::MAX_PAGE_SIZE) as usize * child_complexity")]
+    async fn mentions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<crate::news::NewsItem>> {
+        crate::news::mentions(ctx, self.0.id, first).await
+    }
 }
 
 /// A musical work (composition).
@@ -157,6 +162,11 @@ impl Work {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// News items mentioning this work, newest first, at most `first` (1–100, default 10).
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, crate::MAX_PAGE_SIZE) as usize * child_complexity")]
+    async fn mentions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<crate::news::NewsItem>> {
+        crate::news::mentions(ctx, self.0.id, first).await
     }
 }
 
@@ -223,6 +233,11 @@ impl Party {
             .await
             .map_err(from_store)?;
         Ok(rows.into_iter().map(Contribution).collect())
+    }
+    /// News items mentioning this party, newest first, at most `first` (1–100, default 10).
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, crate::MAX_PAGE_SIZE) as usize * child_complexity")]
+    async fn mentions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<crate::news::NewsItem>> {
+        crate::news::mentions(ctx, self.0.id, first).await
     }
 }
 

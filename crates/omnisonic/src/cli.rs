@@ -121,9 +121,64 @@ pub enum Command {
     ///   omnisonic jobs retry 0190a3c4-…
     #[command(subcommand, verbatim_doc_comment)]
     Jobs(JobsCommand),
+    /// Insight's feed sources: `add` (checked like the web form: http(s), no internal addresses), `list` (with
+    /// each source's error count and next poll), `remove`, `poll` (now, whatever the schedule).
+    ///
+    /// Examples:
+    ///   omnisonic feeds add https://pitchfork.com/feed/feed-news/rss --interval-seconds 900
+    ///   omnisonic feeds list
+    ///   omnisonic feeds poll                     # every enabled source, now
+    ///   omnisonic feeds remove https://example.com/feed.xml
+    #[command(subcommand, verbatim_doc_comment)]
+    Feeds(FeedsCommand),
+    /// The entity tagger: `explain` tags a text against the catalogue and says why each candidate name was or
+    /// was not tagged.
+    ///
+    /// Example:
+    ///   omnisonic tagging explain "Radiohead's Kid A returns to the charts"
+    #[command(subcommand, verbatim_doc_comment)]
+    Tagging(TaggingCommand),
     /// Print .env.example, generated from the settings' documentation.
     #[command(hide = true)]
     EnvExample,
+}
+
+/// `omnisonic feeds …`.
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Add a feed source (RSS, Atom or JSON Feed).
+    Add {
+        /// The feed's URL.
+        url: String,
+        /// A title until the feed tells its own.
+        #[arg(long)]
+        title: Option<String>,
+        /// Seconds between polls (60 to 86400; FEED_POLL_INTERVAL_SECONDS by default).
+        #[arg(long, value_name = "SECONDS")]
+        interval_seconds: Option<u64>,
+    },
+    /// List sources with their polling state.
+    List,
+    /// Remove a source (by id or URL); its items stay.
+    Remove {
+        /// The source's id or URL.
+        source: String,
+    },
+    /// Poll now: one source (by id or URL), or every enabled source.
+    Poll {
+        /// The source's id or URL; every enabled source when absent.
+        source: Option<String>,
+    },
+}
+
+/// `omnisonic tagging …`.
+#[derive(Debug, Subcommand)]
+pub enum TaggingCommand {
+    /// Tag a text against the current catalogue and explain every candidate.
+    Explain {
+        /// The text (a headline, a sentence).
+        text: String,
+    },
 }
 
 /// `omnisonic uploads …`.
@@ -145,7 +200,7 @@ pub enum UploadsCommand {
 pub enum JobsCommand {
     /// Counts per queue and state, then the jobs themselves (id, state, attempts, last error).
     List {
-        /// Only this queue (exports, bulk_imports, maintenance).
+        /// Only this queue (exports, bulk_imports, maintenance, tagging).
         #[arg(long, value_name = "QUEUE")]
         queue: Option<String>,
         /// Only jobs in this state (queued, running, failed, buried).
@@ -391,6 +446,14 @@ impl Cli {
                 omnisonic_store::migrate(&db).await.context("migrate the database")?;
                 let queue = startup::connect_queue(&settings, &db).await?;
                 crate::jobs_cli::run(&*queue, command).await
+            }
+            Command::Feeds(command) => {
+                let services = startup::Services::connect(&settings).await?;
+                crate::feeds_cli::run(&services.context(&settings), command).await
+            }
+            Command::Tagging(command) => {
+                let services = startup::Services::connect(&settings).await?;
+                crate::feeds_cli::run_tagging(&services.context(&settings), command).await
             }
             Command::EnvExample => {
                 print!("{}", env_example());

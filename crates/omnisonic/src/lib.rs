@@ -3,6 +3,7 @@
 //! This is the only crate that names concrete backends; everything below it takes what it is given.
 
 pub mod cli;
+pub mod feeds_cli;
 pub mod import_cli;
 pub mod jobs_cli;
 pub mod rights;

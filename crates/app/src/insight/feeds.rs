@@ -18,8 +18,8 @@ use url::Url;
 use uuid::Uuid;
 
 use super::ingest::{self, IngestReport};
-use super::parse;
 use crate::{AppError, Context};
+use omnisonic_news::parse;
 
 /// The longest delay between polls, whatever the backoff or the server asks.
 pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);

@@ -1,15 +1,14 @@
 //! Storing news items, from a feed or pushed by an integration: validation, normalisation, deduplication,
 //! tagging and the `news:tagged` event — the same path for both.
 
-use chrono::{DateTime, Utc};
 use omnisonic_domain::channels;
 use omnisonic_store::news::{self, Duplicate, NewItem, NewTag};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::content;
 use super::tagger::TaggedText;
 use crate::{AppError, Context};
+use omnisonic_news::content;
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 1_000;
@@ -20,32 +19,7 @@ pub const MAX_LINK_BYTES: usize = 2_048;
 /// Longest author, in characters.
 pub const MAX_AUTHOR_CHARS: usize = 500;
 
-/// An item as it arrives: from a feed entry, or pushed as JSON to `POST /ingest/news`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IncomingItem {
-    /// The item's id in its feed (RSS `guid`, Atom `id`); optional for pushed items.
-    #[serde(default)]
-    pub guid: Option<String>,
-    /// Link to the article (absolute http or https).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Headline (plain text or HTML), required.
-    pub title: String,
-    /// Summary or content, HTML or plain text.
-    #[serde(default)]
-    pub summary: String,
-    /// Author.
-    #[serde(default)]
-    pub author: Option<String>,
-    /// Publication time (RFC 3339).
-    #[serde(default)]
-    pub published_at: Option<DateTime<Utc>>,
-    /// Language (BCP 47), if known.
-    #[serde(default)]
-    pub language: Option<String>,
-}
+pub use omnisonic_news::IncomingItem;
 
 /// What happened to a batch.
 #[derive(Debug, Default, Clone, Serialize)]

@@ -471,3 +471,34 @@ fn jobs_list_shows_the_queues_and_retry_explains_what_it_cannot_do() {
     let stderr = String::from_utf8_lossy(&retry.stderr);
     assert!(stderr.contains("only buried jobs can be retried") && !stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn feeds_are_added_listed_polled_and_removed_from_the_shell() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Internal addresses are refused with the reason, and nothing is stored.
+    let (ok, _, err) = run_in(dir.path(), &["feeds", "add", "http://169.254.169.254/latest/meta-data/"]);
+    assert!(!ok && err.contains("link-local"), "{err}");
+    // With loopback allowed (as for a trusted local feed), the source is added; a poll that finds nothing there
+    // fails with a non-zero exit and says why, and the source shows the error.
+    let allow = ["--outbound-allow-cidrs", "127.0.0.0/8"];
+    let (ok, out, err) = run_in(
+        dir.path(),
+        &[&allow[..], &["feeds", "add", "http://127.0.0.1:9/feed.xml", "--interval-seconds", "600"]].concat(),
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("every 600 s"), "{out}");
+    let (ok, out, err) = run_in(dir.path(), &[&allow[..], &["feeds", "poll"]].concat());
+    assert!(!ok && err.contains("1 of 1 feeds failed"), "{out}{err}");
+    let (ok, out, _) = run_in(dir.path(), &["feeds", "list"]);
+    assert!(ok && out.contains("http://127.0.0.1:9/feed.xml") && out.contains("1 errors"), "{out}");
+    let (ok, out, _) = run_in(dir.path(), &["feeds", "remove", "http://127.0.0.1:9/feed.xml"]);
+    assert!(ok && out.contains("removed"), "{out}");
+    let (ok, out, _) = run_in(dir.path(), &["feeds", "list"]);
+    assert!(ok && out.contains("no feed sources"), "{out}");
+    // The tagger explains itself against the catalogue.
+    let (ok, _, _) = run_in(dir.path(), &["seed"]);
+    assert!(ok);
+    let (ok, out, err) = run_in(dir.path(), &["tagging", "explain", "Drake and Tinashe share a stage"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("TAG party") && out.contains("\"Drake\"") && out.contains("\"Tinashe\""), "{out}");
+}

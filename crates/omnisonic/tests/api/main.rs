@@ -15,6 +15,7 @@ mod graphql;
 mod health;
 mod hostile;
 mod ingest;
+mod insight;
 mod migrations;
 mod queue;
 mod rights;

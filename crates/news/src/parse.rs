@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use encoding_rs::{Encoding, UTF_8};
 
-use super::ingest::IncomingItem;
+use crate::IncomingItem;
 
 /// A parsed feed.
 #[derive(Debug)]
