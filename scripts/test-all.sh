@@ -75,7 +75,7 @@ if ! cargo run -q -p omnisonic -- schema | diff -u schema.graphql -; then
     exit 1
 fi
 
-step "fuzz targets: the GraphQL request path, bulk import files, DDEX messages (0 crashes)"
+step "fuzz targets: the GraphQL request path, bulk import files, DDEX messages, feeds, the tagger (0 crashes)"
 # Installs cargo-fuzz when missing; FUZZ_SECONDS per target (GraphQL twice as long).
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
 

@@ -7,8 +7,10 @@
 //!   `omnisonic-news` crate's;
 //! * `ingest` — the one path an item takes into the database, from a feed or `POST /ingest/news`;
 //! * `tagger` — the tagging dictionary over the live catalogue, rebuilt when the catalogue changes;
-//! * `retag` — the re-tagging job.
+//! * `retag` — the re-tagging job;
+//! * `aliases` — other names of entities, added by editors.
 
+pub mod aliases;
 pub mod feeds;
 pub mod ingest;
 pub mod retag;

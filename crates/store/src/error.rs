@@ -70,7 +70,7 @@ fn unique_key(err: &DbErr) -> Option<String> {
 
 /// The field clients are told about for a unique key's name.
 fn conflicting_field(key: String) -> &'static str {
-    ["isrc", "iswc", "email", "provider", "url"].into_iter().find(|f| key.contains(f)).unwrap_or("id")
+    ["isrc", "iswc", "email", "provider", "url", "alias"].into_iter().find(|f| key.contains(f)).unwrap_or("id")
 }
 
 impl From<ValidationErrors> for StoreError {

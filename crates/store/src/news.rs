@@ -335,6 +335,20 @@ pub async fn add_alias(
     Ok(entity_alias::Entity::insert(row).exec_with_returning(db).await?)
 }
 
+/// An entity's aliases, oldest first; with `None`, every alias.
+pub async fn aliases_of(db: &impl ConnectionTrait, entity_id: Option<Uuid>) -> Result<Vec<entity_alias::Model>, StoreError> {
+    let mut query = entity_alias::Entity::find();
+    if let Some(id) = entity_id {
+        query = query.filter(entity_alias::Column::EntityId.eq(id));
+    }
+    Ok(query.order_by_asc(entity_alias::Column::CreatedAt).order_by_asc(entity_alias::Column::Id).all(db).await?)
+}
+
+/// Removes an alias; `false` when there was none.
+pub async fn delete_alias(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    Ok(entity_alias::Entity::delete_by_id(id).exec(db).await?.rows_affected == 1)
+}
+
 /// Every alias.
 pub async fn all_aliases(db: &impl ConnectionTrait) -> Result<Vec<entity_alias::Model>, StoreError> {
     Ok(entity_alias::Entity::find().order_by_asc(entity_alias::Column::CreatedAt).all(db).await?)

@@ -295,3 +295,37 @@ async fn sources_pointing_inside_are_refused_without_the_allow_list() {
         test.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_sources_are_polled_once_however_many_nodes_look() {
+    let server = FeedServer::start().await;
+    for test in databases().await {
+        let storage = tempfile::tempdir().expect("dir");
+        let nodes: Vec<_> = (0..4).map(|_| context(&test.db, storage.path())).collect();
+        let mut paths = Vec::new();
+        for n in 0..3 {
+            let path = format!("/{}/due-{n}.xml", test.name);
+            let link = format!("https://news.example/{}/{n}", test.name);
+            server.route(&path, Route::Feed { body: rss(&[(&format!("g{n}"), &link, &format!("Story {n}"), "")]), content_type: "application/rss+xml", etag: None });
+            add_source(&nodes[0], &server.url(&path), None, None, None).await.expect("source");
+            paths.push(path);
+        }
+        let racing: Vec<_> = nodes
+            .iter()
+            .cloned()
+            .map(|ctx| tokio::spawn(async move { omnisonic_app::insight::feeds::poll_due(&ctx).await.expect("poll") }))
+            .collect();
+        let mut polled = 0;
+        for node in racing {
+            polled += node.await.expect("join").len();
+        }
+        assert_eq!(polled, 3, "{}: each due source polled by one node", test.name);
+        for path in &paths {
+            assert_eq!(server.hits(path).len(), 1, "{}: {path}", test.name);
+        }
+        assert_eq!(items(&nodes[0]).await.len(), 3);
+        // Nothing is due any more: a second look polls nothing.
+        assert!(omnisonic_app::insight::feeds::poll_due(&nodes[1]).await.expect("poll").is_empty());
+        test.close().await;
+    }
+}

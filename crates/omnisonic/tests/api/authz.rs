@@ -22,6 +22,8 @@ const ROUTES: &[&str] = &[
     "/api/insight/sources",
     "/api/insight/sources/{id}",
     "/api/insight/sources/{id}/poll",
+    "/api/insight/aliases",
+    "/api/insight/aliases/{id}",
     "/ingest/news",
     "/ingest/tagging/improve",
     "/catalogue",
@@ -349,6 +351,11 @@ both_backends! {
         check(&app, all, "POST", "/ingest/news", Some(Body::Json(json!({"title": "Matrix news"}))), [Status(401), Status(403), Status(200)]).await;
         check(&app, all, "POST", "/ingest/tagging/improve", Some(Body::Json(json!({}))), [Status(401), Status(403), Status(202)]).await;
         check(&app, all, "DELETE", &format!("/api/insight/sources/{source}"), None, [Status(401), Status(403), Status(204)]).await;
+        let alias = json!({"entityType": "work", "entityId": work.id, "alias": "The Public Work"});
+        check(&app, all, "POST", "/api/insight/aliases", Some(Body::Json(alias)), [Status(401), Status(403), Status(201)]).await;
+        check(&app, all, "GET", "/api/insight/aliases", None, [Status(401), Status(403), Status(200)]).await;
+        let alias_id = omnisonic_store::news::aliases_of(&app.db, Some(work.id)).await.expect("aliases")[0].id;
+        check(&app, all, "DELETE", &format!("/api/insight/aliases/{alias_id}"), None, [Status(401), Status(403), Status(204)]).await;
         let doomed = omnisonic_store::feeds::NewSource { url: "http://127.0.0.1:9/doomed.xml".into(), title: None, poll_interval_seconds: 900, created_by: None };
         let doomed = omnisonic_store::feeds::create_source(&app.db, doomed, chrono::Utc::now()).await.expect("source").id;
         check(&app, all, "POST", &format!("/insight/sources/{doomed}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;

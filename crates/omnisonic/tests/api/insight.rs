@@ -100,6 +100,37 @@ both_backends! {
         assert_eq!(report["stored"].as_array().map(Vec::len), Some(1), "{report}");
     }
 
+    async fn aliases_added_by_editors_are_matched_from_the_next_item(app: TestApp) {
+        editor(&app, "aliases@example.test").await;
+        let band = party(&app, "Red Hot Chili Peppers").await;
+        let add = |alias: &str, id: &str| json!({"entityType": "party", "entityId": id, "alias": alias});
+        let before = push(&app, "application/json", json!({"title": "RHCP tease a new record"}).to_string()).await;
+        let report: Value = before.json().await.expect("json");
+        assert_eq!(report["tags"], 0, "no alias yet: {report}");
+        let created = app.post_json("/api/insight/aliases", &add("RHCP", &band)).await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(app.post_json("/api/insight/aliases", &add("RHCP", &band)).await.status(), 409);
+        assert_eq!(app.post_json("/api/insight/aliases", &add(" ?! ", &band)).await.status(), 422);
+        let nobody = uuid::Uuid::now_v7().to_string();
+        assert_eq!(app.post_json("/api/insight/aliases", &add("Nobody", &nobody)).await.status(), 404);
+        let wrong_type = json!({"entityType": "label", "entityId": band, "alias": "x"});
+        assert_eq!(app.post_json("/api/insight/aliases", &wrong_type).await.status(), 422);
+        let listed: Value = app.browser.get(&format!("/api/insight/aliases?entityId={band}")).await.json().await.expect("json");
+        assert_eq!(listed[0]["alias"], "RHCP", "{listed}");
+
+        let after = push(&app, "application/json", json!({"title": "RHCP announce a world tour"}).to_string()).await;
+        let report: Value = after.json().await.expect("json");
+        assert_eq!(report["tags"], 1, "the alias is matched at once: {report}");
+        let answer = app.graphql("query($id: ID!) { party(id: $id) { mentions { title tags { matchedText } } } }", json!({"id": band})).await;
+        assert_eq!(answer["data"]["party"]["mentions"][0]["tags"][0]["matchedText"], "RHCP", "{answer}");
+        // A re-tag applies it to the item that came before the alias.
+        let run = app.post_json("/ingest/tagging/improve", &json!({})).await;
+        assert_eq!(run.status(), 202);
+        let run: Value = run.json().await.expect("json");
+        assert_eq!(run["state"], "queued");
+        assert_eq!(run["total"], 2);
+    }
+
     async fn subscribers_hear_about_newly_tagged_items(app: TestApp) {
         editor(&app, "live-news@example.test").await;
         let artist = party(&app, "Sigur Rós").await;

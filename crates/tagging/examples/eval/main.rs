@@ -59,8 +59,7 @@ fn eval_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("eval").join(name)
 }
 
-/// A prediction as scored: (is a title, name forms).
-type Predicted = Vec<(bool, Vec<String>)>;
+use crate::score::Predicted;
 
 fn accuracy(data: &Path, baseline: Option<&Path>) -> Result<()> {
     let excluded: Vec<deezer::Excluded> =
@@ -112,7 +111,7 @@ fn accuracy(data: &Path, baseline: Option<&Path>) -> Result<()> {
                 let forms = name_forms(&entity.name);
                 let verdict = if query.gold.iter().any(|(t, n)| *t == entity.kind.is_title() && forms.contains(n)) {
                     "TP"
-                } else if forms.iter().any(|f| query.ignored.iter().any(|m| similar(f, m))) {
+                } else if forms.iter().any(|f| query.ignored.iter().any(|m| score::similar(f, m))) {
                     "IGN"
                 } else if !query.has_mentions {
                     "ALARM"
@@ -199,22 +198,7 @@ fn report(
     common: &[CommonWords],
     common_predicted: &[Predicted],
 ) {
-    let mut labelled = Report::default();
-    let mut alarms = 0;
-    let mut empty = 0;
-    for (query, predicted) in queries.iter().zip(predicted) {
-        if !query.has_mentions {
-            empty += 1;
-            alarms += usize::from(!predicted.is_empty());
-            continue;
-        }
-        let kept: Predicted = predicted
-            .iter()
-            .filter(|(_, forms)| !forms.iter().any(|f| query.ignored.iter().any(|m| similar(f, m))))
-            .cloned()
-            .collect();
-        labelled.add(&query.gold, &kept);
-    }
+    let (labelled, alarms, empty) = score::score_queries(queries, predicted);
     labelled.print(&format!("{label} — deezer-music-ner, {} labelled queries", queries.len() - empty));
     println!("  false alarms        {alarms} of {empty} queries with no mention got a tag");
 
@@ -242,10 +226,6 @@ fn report(
     println!("                      {word_alarms} of {word_empty} sentences with no entity got a tag");
 }
 
-/// Names close enough that a prediction is about the ignored mention (an unlinked or wrongly linked one).
-fn similar(a: &str, b: &str) -> bool {
-    a == b || strsim::normalized_levenshtein(a, b) >= 0.8
-}
 
 struct BaselineResult {
     tags: Vec<Vec<usize>>,

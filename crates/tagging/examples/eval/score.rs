@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+use crate::deezer::Query;
+
+/// A prediction as scored: (is a title, name forms).
+pub type Predicted = Vec<(bool, Vec<String>)>;
+
 /// Counts for one class.
 #[derive(Default, Clone, Copy)]
 pub struct Counts {
@@ -94,4 +99,31 @@ impl Report {
         println!("  works + recordings  {}", self.titles);
         println!("  overall             {}", self.overall());
     }
+}
+
+/// Names close enough that a prediction is about an ignored mention (an unlinked or wrongly linked one).
+pub fn similar(a: &str, b: &str) -> bool {
+    a == b || strsim::normalized_levenshtein(a, b) >= 0.8
+}
+
+/// Scores the labelled queries (predictions about ignored mentions count neither way); returns the report,
+/// how many queries with no mention got a tag, and how many queries had no mention.
+pub fn score_queries(queries: &[Query], predicted: &[Predicted]) -> (Report, usize, usize) {
+    let mut labelled = Report::default();
+    let mut alarms = 0;
+    let mut empty = 0;
+    for (query, predicted) in queries.iter().zip(predicted) {
+        if !query.has_mentions {
+            empty += 1;
+            alarms += usize::from(!predicted.is_empty());
+            continue;
+        }
+        let kept: Predicted = predicted
+            .iter()
+            .filter(|(_, forms)| !forms.iter().any(|f| query.ignored.iter().any(|m| similar(f, m))))
+            .cloned()
+            .collect();
+        labelled.add(&query.gold, &kept);
+    }
+    (labelled, alarms, empty)
 }

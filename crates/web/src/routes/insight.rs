@@ -1,6 +1,7 @@
 //! Insight REST (spec 3.1), for editors: feed sources (`/api/insight/sources`), items pushed by integrations
 //! (`POST /ingest/news`, one JSON object, a JSON array, or JSON Lines) and re-tagging
-//! (`POST /ingest/tagging/improve`). Every route needs the editor role; the use-cases live in
+//! (`POST /ingest/tagging/improve`) and aliases the tagger matches (`/api/insight/aliases`). Every route needs
+//! the editor role; the use-cases live in
 //! `omnisonic_app::insight`.
 
 use crate::auth::{ApiUser, SignedIn};
@@ -36,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show_source, update_source, delete_source))
         .routes(routes!(poll_source))
         .routes(routes!(improve_tagging))
+        .routes(routes!(list_aliases, create_alias))
+        .routes(routes!(delete_alias))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let news = OpenApiRouter::new().routes(routes!(ingest_news)).layer(DefaultBodyLimit::max(MAX_NEWS_BODY_BYTES));
     small.merge(news)
@@ -349,4 +352,110 @@ pub async fn improve_tagging(
 ) -> Result<(StatusCode, Json<RetagProgress>), ApiError> {
     editor(&state, &me).await?;
     Ok((StatusCode::ACCEPTED, Json(retag::start(&state.app, scope).await?)))
+}
+
+/// An alias as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasView {
+    /// Alias id.
+    pub id: Uuid,
+    /// `party`, `work` or `recording`.
+    pub entity_type: String,
+    /// The entity.
+    pub entity_id: Uuid,
+    /// The other name.
+    pub alias: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<omnisonic_store::entities::entity_alias::Model> for AliasView {
+    fn from(row: omnisonic_store::entities::entity_alias::Model) -> Self {
+        Self { id: row.id, entity_type: row.entity_type, entity_id: row.entity_id, alias: row.alias, created_at: row.created_at }
+    }
+}
+
+/// Body of `POST /api/insight/aliases`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAliasRequest {
+    /// `party`, `work` or `recording`.
+    #[schema(example = "party")]
+    pub entity_type: String,
+    /// The entity's id.
+    pub entity_id: Uuid,
+    /// The other name (at most 500 characters).
+    #[schema(example = "RHCP")]
+    pub alias: String,
+}
+
+/// Query of `GET /api/insight/aliases`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasQuery {
+    /// Only this entity's aliases.
+    #[serde(default)]
+    pub entity_id: Option<Uuid>,
+}
+
+/// Aliases, oldest first: every one, or one entity's.
+#[utoipa::path(get, path = "/api/insight/aliases", tag = "insight", params(AliasQuery), responses(
+    (status = 200, description = "The aliases", body = [AliasView]),
+    (status = 401, description = "Not signed in", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an editor", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list_aliases(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    axum::extract::Query(query): axum::extract::Query<AliasQuery>,
+) -> Result<Json<Vec<AliasView>>, ApiError> {
+    editor(&state, &me).await?;
+    let rows = omnisonic_store::news::aliases_of(&state.db, query.entity_id).await?;
+    Ok(Json(rows.into_iter().map(AliasView::from).collect()))
+}
+
+/// Adds another name of a party, work or recording; the tagger matches it from the next item on (re-tag to
+/// apply it to stored items).
+#[utoipa::path(post, path = "/api/insight/aliases", tag = "insight", request_body = NewAliasRequest, responses(
+    (status = 201, description = "Added", body = AliasView),
+    (status = 401, description = "Not signed in", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an editor, or CSRF token missing", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such entity", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The entity has this alias already", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Empty or over 500 characters, or an unknown entity type", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create_alias(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    ApiJson(request): ApiJson<NewAliasRequest>,
+) -> Result<(StatusCode, Json<AliasView>), ApiError> {
+    editor(&state, &me).await?;
+    let row = omnisonic_app::insight::aliases::add_alias(
+        &state.app,
+        &request.entity_type,
+        request.entity_id,
+        &request.alias,
+        Some(me.user.id),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Removes an alias.
+#[utoipa::path(delete, path = "/api/insight/aliases/{id}", tag = "insight", params(("id" = Uuid, Path, description = "alias id")), responses(
+    (status = 204, description = "Removed"),
+    (status = 401, description = "Not signed in", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an editor, or CSRF token missing", body = crate::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such alias", body = crate::Problem, content_type = "application/problem+json"),
+))]
+pub async fn delete_alias(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    editor(&state, &me).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(format!("alias {id}")))?;
+    omnisonic_app::insight::aliases::remove_alias(&state.app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
