@@ -336,7 +336,10 @@ pub async fn add_alias(
 }
 
 /// An entity's aliases, oldest first; with `None`, every alias.
-pub async fn aliases_of(db: &impl ConnectionTrait, entity_id: Option<Uuid>) -> Result<Vec<entity_alias::Model>, StoreError> {
+pub async fn aliases_of(
+    db: &impl ConnectionTrait,
+    entity_id: Option<Uuid>,
+) -> Result<Vec<entity_alias::Model>, StoreError> {
     let mut query = entity_alias::Entity::find();
     if let Some(id) = entity_id {
         query = query.filter(entity_alias::Column::EntityId.eq(id));

@@ -306,7 +306,14 @@ async fn due_sources_are_polled_once_however_many_nodes_look() {
         for n in 0..3 {
             let path = format!("/{}/due-{n}.xml", test.name);
             let link = format!("https://news.example/{}/{n}", test.name);
-            server.route(&path, Route::Feed { body: rss(&[(&format!("g{n}"), &link, &format!("Story {n}"), "")]), content_type: "application/rss+xml", etag: None });
+            server.route(
+                &path,
+                Route::Feed {
+                    body: rss(&[(&format!("g{n}"), &link, &format!("Story {n}"), "")]),
+                    content_type: "application/rss+xml",
+                    etag: None,
+                },
+            );
             add_source(&nodes[0], &server.url(&path), None, None, None).await.expect("source");
             paths.push(path);
         }

@@ -226,7 +226,6 @@ fn report(
     println!("                      {word_alarms} of {word_empty} sentences with no entity got a tag");
 }
 
-
 struct BaselineResult {
     tags: Vec<Vec<usize>>,
     items_per_second: f64,

@@ -372,7 +372,13 @@ pub struct AliasView {
 
 impl From<omnisonic_store::entities::entity_alias::Model> for AliasView {
     fn from(row: omnisonic_store::entities::entity_alias::Model) -> Self {
-        Self { id: row.id, entity_type: row.entity_type, entity_id: row.entity_id, alias: row.alias, created_at: row.created_at }
+        Self {
+            id: row.id,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            alias: row.alias,
+            created_at: row.created_at,
+        }
     }
 }
 
