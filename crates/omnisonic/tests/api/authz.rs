@@ -19,6 +19,7 @@ const ROUTES: &[&str] = &[
     "/insight/sources/{id}/toggle",
     "/insight/sources/{id}/delete",
     "/insight/retag",
+    "/insight/aliases",
     "/api/insight/sources",
     "/api/insight/sources/{id}",
     "/api/insight/sources/{id}/poll",
@@ -356,6 +357,15 @@ both_backends! {
         check(&app, all, "GET", "/api/insight/aliases", None, [Status(401), Status(403), Status(200)]).await;
         let alias_id = omnisonic_store::news::aliases_of(&app.db, Some(work.id)).await.expect("aliases")[0].id;
         check(&app, all, "DELETE", &format!("/api/insight/aliases/{alias_id}"), None, [Status(401), Status(403), Status(204)]).await;
+        let work_id = work.id.to_string();
+        let form = |alias: &'static str| Body::Form(vec![("entity_type", "work"), ("entity_id", Box::leak(work_id.clone().into_boxed_str())), ("alias", alias)]);
+        check(&app, all, "POST", "/insight/aliases", Some(form("Public, the work")), [SignIn, Status(403), Status(303)]).await;
+        let page = owner.get(&format!("/catalogue/works/{}", work.id)).await.text().await.expect("html");
+        assert!(page.contains("Public, the work") && page.contains("Add name"), "the editor sees the alias and the form");
+        let public = anonymous.get(&format!("/catalogue/works/{}", work.id)).await.text().await.expect("html");
+        assert!(public.contains("Public, the work") && !public.contains("Add name"), "others see the names only");
+        assert_eq!(owner.post_form("/insight/aliases", &[("entity_type", "work"), ("entity_id", &work_id), ("alias", "Public, the work")]).await.status(), 409);
+        assert_eq!(owner.post_form("/insight/aliases", &[("entity_type", "work"), ("entity_id", &work_id), ("alias", " ")]).await.status(), 422);
         let doomed = omnisonic_store::feeds::NewSource { url: "http://127.0.0.1:9/doomed.xml".into(), title: None, poll_interval_seconds: 900, created_by: None };
         let doomed = omnisonic_store::feeds::create_source(&app.db, doomed, chrono::Utc::now()).await.expect("source").id;
         check(&app, all, "POST", &format!("/insight/sources/{doomed}/delete"), Some(Body::Form(vec![])), [SignIn, Status(403), Status(303)]).await;

@@ -32,6 +32,73 @@ pub fn router() -> Router<AppState> {
         .route("/insight/sources/{id}/toggle", post(toggle))
         .route("/insight/sources/{id}/delete", post(delete))
         .route("/insight/retag", post(retag))
+        .route("/insight/aliases", post(add_alias))
+}
+
+/// The "Other names" box of an entity: its aliases, and for editors a form to add one.
+pub(crate) struct AliasBox {
+    pub entity_type: &'static str,
+    pub entity_id: Uuid,
+    pub names: Vec<String>,
+    pub can_edit: bool,
+}
+
+/// Loads an entity's aliases for its page.
+pub(crate) async fn alias_box(
+    state: &AppState,
+    viewer: &Viewer,
+    entity_type: &'static str,
+    entity_id: Uuid,
+) -> Result<AliasBox, omnisonic_store::StoreError> {
+    let names = news::aliases_of(&state.db, Some(entity_id)).await?.into_iter().map(|a| a.alias).collect();
+    Ok(AliasBox { entity_type, entity_id, names, can_edit: is_editor(state, viewer).await })
+}
+
+#[derive(Debug, Deserialize)]
+struct AliasForm {
+    #[serde(default)]
+    entity_type: String,
+    #[serde(default)]
+    entity_id: String,
+    #[serde(default)]
+    alias: String,
+}
+
+#[derive(Template)]
+#[template(path = "insight/alias_error.html")]
+struct AliasErrorPage {
+    chrome: Chrome,
+    reason: String,
+    back: String,
+}
+
+/// Adds an alias from an entity's page, then goes back to it (a place derived from the entity, never from the
+/// form, so the form cannot redirect anywhere else).
+async fn add_alias(State(state): State<AppState>, viewer: Viewer, uri: Uri, Form(form): Form<AliasForm>) -> Response {
+    let me = match require_editor(&state, &viewer, &uri).await {
+        Ok(me) => me,
+        Err(refused) => return refused,
+    };
+    let Ok(entity_id) = Uuid::parse_str(form.entity_id.trim()) else { return not_found_page(&uri) };
+    let back = entity_link(&form.entity_type, entity_id).unwrap_or_else(|| "/insight".to_owned());
+    let added = omnisonic_app::insight::aliases::add_alias(
+        &state.app,
+        &form.entity_type,
+        entity_id,
+        &form.alias,
+        Some(me.user.id),
+    )
+    .await;
+    let (status, reason) = match added {
+        Ok(_) => return see_other(&back),
+        Err(omnisonic_app::AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors.to_string()),
+        Err(omnisonic_app::AppError::Store(omnisonic_store::StoreError::Conflict { .. })) => {
+            (StatusCode::CONFLICT, format!("{:?} is already a name of this entity.", form.alias.trim()))
+        }
+        Err(omnisonic_app::AppError::NotFound(what)) => (StatusCode::NOT_FOUND, format!("{what} does not exist.")),
+        Err(err) => return app_error_page(err, &uri),
+    };
+    render(status, &AliasErrorPage { chrome: Chrome::new("insight", &viewer), reason, back })
 }
 
 /// One run of text: plain, or a tagged mention linked to its entity.
@@ -260,6 +327,7 @@ struct IndexPage {
     entity_name: Option<String>,
     next: Option<String>,
     is_editor: bool,
+    aliases: Option<AliasBox>,
 }
 
 async fn is_editor(state: &AppState, viewer: &Viewer) -> bool {
@@ -275,23 +343,27 @@ async fn index(State(state): State<AppState>, viewer: Viewer, uri: Uri, Query(qu
     let loaded = async {
         let rows = news::list_items(&state.db, &filter, cursor, PAGE_SIZE + 1).await?;
         let sources = omnisonic_store::feeds::list_sources(&state.db).await?;
-        let entity_name = match filter.entity_id {
+        let entity = match filter.entity_id {
             Some(id) => {
                 let parties = omnisonic_store::catalogue::parties_by_ids(&state.db, &[id]).await?;
                 let works = omnisonic_store::catalogue::works_by_ids(&state.db, &[id]).await?;
                 let recordings = omnisonic_store::catalogue::recordings_by_ids(&state.db, &[id]).await?;
                 parties
                     .into_iter()
-                    .map(|p| p.name)
-                    .chain(works.into_iter().map(|w| w.title))
-                    .chain(recordings.into_iter().map(|r| r.title))
+                    .map(|p| ("party", p.name))
+                    .chain(works.into_iter().map(|w| ("work", w.title)))
+                    .chain(recordings.into_iter().map(|r| ("recording", r.title)))
                     .next()
             }
             None => None,
         };
-        Ok::<_, omnisonic_store::StoreError>((rows, sources, entity_name))
+        let aliases = match (entity.as_ref(), filter.entity_id) {
+            (Some((kind, _)), Some(id)) => Some(alias_box(&state, &viewer, kind, id).await?),
+            _ => None,
+        };
+        Ok::<_, omnisonic_store::StoreError>((rows, sources, entity.map(|(_, name)| name), aliases))
     };
-    let (mut rows, sources, entity_name) = match loaded.await {
+    let (mut rows, sources, entity_name, aliases) = match loaded.await {
         Ok(loaded) => loaded,
         Err(err) => return page_error(err, &uri),
     };
@@ -334,6 +406,7 @@ async fn index(State(state): State<AppState>, viewer: Viewer, uri: Uri, Query(qu
             entity_name,
             next,
             is_editor,
+            aliases,
         },
     )
 }

@@ -83,6 +83,8 @@ struct WorkPage {
     licenses: Vec<LicenseRow>,
     /// News items mentioning the work (Insight), latest first.
     items: Vec<super::insight::ItemView>,
+    /// Other names the tagger matches.
+    aliases: super::insight::AliasBox,
 }
 
 async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
@@ -97,10 +99,11 @@ async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path
         let recordings = catalogue::recordings_for_works(&state.db, &[id]).await?;
         let licenses = licenses::licenses_for_works(&state.db, &[id]).await?;
         let items = super::insight::mentions(&state, id).await?;
-        Ok::<_, StoreError>((work, contribution_rows(contributions, &parties), recordings, licenses, items))
+        let aliases = super::insight::alias_box(&state, &viewer, "work", id).await?;
+        Ok::<_, StoreError>((work, contribution_rows(contributions, &parties), recordings, licenses, items, aliases))
     };
     match loaded.await {
-        Ok((work, contributions, recordings, licenses, items)) => render(
+        Ok((work, contributions, recordings, licenses, items, aliases)) => render(
             StatusCode::OK,
             &WorkPage {
                 chrome: Chrome::new("catalogue", &viewer),
@@ -110,6 +113,7 @@ async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path
                 recordings,
                 licenses: licenses.into_iter().map(LicenseRow::from).collect(),
                 items,
+                aliases,
             },
         ),
         Err(err) => page_error(err, &uri),
@@ -125,6 +129,8 @@ struct RecordingPage {
     contributions: Vec<ContributionRow>,
     /// News items mentioning the recording (Insight), latest first.
     items: Vec<super::insight::ItemView>,
+    /// Other names the tagger matches.
+    aliases: super::insight::AliasBox,
 }
 
 async fn recording_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
@@ -141,12 +147,20 @@ async fn recording_page(State(state): State<AppState>, viewer: Viewer, uri: Uri,
         let contributions = catalogue::contributions_for_recordings(&state.db, &[id]).await?;
         let parties = parties_of(&state, &contributions).await?;
         let items = super::insight::mentions(&state, id).await?;
-        Ok::<_, StoreError>((recording, work, contribution_rows(contributions, &parties), items))
+        let aliases = super::insight::alias_box(&state, &viewer, "recording", id).await?;
+        Ok::<_, StoreError>((recording, work, contribution_rows(contributions, &parties), items, aliases))
     };
     match loaded.await {
-        Ok((recording, work, contributions, items)) => render(
+        Ok((recording, work, contributions, items, aliases)) => render(
             StatusCode::OK,
-            &RecordingPage { chrome: Chrome::new("catalogue", &viewer), recording, work, contributions, items },
+            &RecordingPage {
+                chrome: Chrome::new("catalogue", &viewer),
+                recording,
+                work,
+                contributions,
+                items,
+                aliases,
+            },
         ),
         Err(err) => page_error(err, &uri),
     }
