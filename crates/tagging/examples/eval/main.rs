@@ -1,9 +1,14 @@
 //! Accuracy and speed of the tagger on real data, beside the spec's thefuzz method.
 //!
 //! ```text
-//! cargo run --release -p omnisonic-tagging --example eval -- accuracy DATA [--baseline PYTHON]
+//! cargo run --release -p omnisonic-tagging --example eval -- accuracy DATA [--baseline PYTHON] [--errors]
+//! cargo run --release -p omnisonic-tagging --example eval -- accuracy DATA --explain "Songs like Blackout by Boris"
 //! cargo run --release -p omnisonic-tagging --example eval -- speed DATA [--items 2000] [--baseline PYTHON]
 //! ```
+//!
+//! `--errors` prints every query with its gold names and each tag marked TP, FP, ALARM (a tag on a query with
+//! no mention) or IGN (about an unlinked or excluded mention), and each MISS; `--explain` shows why each
+//! candidate in one text was kept or dropped, against the evaluation catalogue.
 //!
 //! `DATA` is the shared data folder (`../shared/data`). `--baseline` names a Python with thefuzz installed
 //! (`bash scripts/thefuzz-venv.sh` prints one); the baseline runs `scripts/thefuzz-baseline.py` on the same
