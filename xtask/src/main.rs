@@ -48,53 +48,17 @@ const BOUNDARIES: &[Boundary] = &[
     },
     Boundary {
         krate: "omnisonic-mixdown",
-        forbidden: &[
-            "tokio",
-            "futures",
-            "axum",
-            "hyper",
-            "reqwest",
-            "sea-orm",
-            "sqlx",
-            "redis",
-            "async-graphql",
-            "omnisonic-store",
-            "omnisonic-platform",
-        ],
+        forbidden: PURE_LIBRARY_FORBIDDEN,
         why: "the audio engine is a pure library: files in, a file out, no async runtime, network or database",
     },
     Boundary {
         krate: "omnisonic-tagging",
-        forbidden: &[
-            "tokio",
-            "futures",
-            "axum",
-            "hyper",
-            "reqwest",
-            "sea-orm",
-            "sqlx",
-            "redis",
-            "async-graphql",
-            "omnisonic-store",
-            "omnisonic-platform",
-        ],
+        forbidden: PURE_LIBRARY_FORBIDDEN,
         why: "the tagger is a pure library: a dictionary and texts in, tags out, no async runtime, network or database",
     },
     Boundary {
         krate: "omnisonic-news",
-        forbidden: &[
-            "tokio",
-            "futures",
-            "axum",
-            "hyper",
-            "reqwest",
-            "sea-orm",
-            "sqlx",
-            "redis",
-            "async-graphql",
-            "omnisonic-store",
-            "omnisonic-platform",
-        ],
+        forbidden: PURE_LIBRARY_FORBIDDEN,
         why: "news documents are parsed by a pure library (fuzzed on its own): bytes in, items out, no I/O",
     },
     Boundary {
@@ -107,6 +71,22 @@ const BOUNDARIES: &[Boundary] = &[
         forbidden: &["omnisonic-testkit"],
         why: "the loopback OAuth provider is a test double: only tests may depend on it",
     },
+];
+
+/// What the pure libraries (the audio engine, the tagger, news documents) may not depend on: no async runtime,
+/// network, database or our services.
+const PURE_LIBRARY_FORBIDDEN: &[&str] = &[
+    "tokio",
+    "futures",
+    "axum",
+    "hyper",
+    "reqwest",
+    "sea-orm",
+    "sqlx",
+    "redis",
+    "async-graphql",
+    "omnisonic-store",
+    "omnisonic-platform",
 ];
 
 const APP_FORBIDDEN: &[&str] =

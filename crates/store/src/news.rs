@@ -218,13 +218,8 @@ pub struct NewsFilter {
 /// A position in the list: the last item's sort time and id.
 pub type NewsCursor = (DateTime<Utc>, Uuid);
 
-/// Items newest first, after `cursor`, at most `limit`.
-pub async fn list_items(
-    db: &impl ConnectionTrait,
-    filter: &NewsFilter,
-    cursor: Option<NewsCursor>,
-    limit: u64,
-) -> Result<Vec<news_item::Model>, StoreError> {
+/// Items of the filter's source and sort-time range (the entity filters are [`list_items`]'s own).
+fn scoped(filter: &NewsFilter) -> sea_orm::Select<news_item::Entity> {
     let mut query = news_item::Entity::find();
     if let Some(source) = filter.source_id {
         query = query.filter(news_item::Column::SourceId.eq(source));
@@ -235,6 +230,17 @@ pub async fn list_items(
     if let Some(to) = filter.to {
         query = query.filter(news_item::Column::SortAt.lt(to));
     }
+    query
+}
+
+/// Items newest first, after `cursor`, at most `limit`.
+pub async fn list_items(
+    db: &impl ConnectionTrait,
+    filter: &NewsFilter,
+    cursor: Option<NewsCursor>,
+    limit: u64,
+) -> Result<Vec<news_item::Model>, StoreError> {
+    let mut query = scoped(filter);
     if filter.entity_id.is_some() || filter.entity_type.is_some() || filter.min_confidence.is_some() {
         let mut tags = Condition::all().add(
             Expr::col((entity_tag::Entity, entity_tag::Column::NewsItemId))
@@ -283,16 +289,7 @@ pub async fn items_for_retag(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<news_item::Model>, StoreError> {
-    let mut query = news_item::Entity::find();
-    if let Some(source) = filter.source_id {
-        query = query.filter(news_item::Column::SourceId.eq(source));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(news_item::Column::SortAt.gte(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(news_item::Column::SortAt.lt(to));
-    }
+    let mut query = scoped(filter);
     if let Some(after) = after {
         query = query.filter(news_item::Column::Id.gt(after));
     }
@@ -302,16 +299,7 @@ pub async fn items_for_retag(
 /// How many items a re-tag with this filter covers.
 pub async fn count_for_retag(db: &impl ConnectionTrait, filter: &NewsFilter) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
-    let mut query = news_item::Entity::find();
-    if let Some(source) = filter.source_id {
-        query = query.filter(news_item::Column::SourceId.eq(source));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(news_item::Column::SortAt.gte(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(news_item::Column::SortAt.lt(to));
-    }
+    let query = scoped(filter);
     Ok(query.count(db).await?)
 }
 

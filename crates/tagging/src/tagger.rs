@@ -211,18 +211,18 @@ impl Tagger {
 
     /// Tags a text: the entities it mentions, in the text's order.
     pub fn tag(&self, text: &str) -> Vec<Tag> {
-        self.tag_explained(text, &mut |_| {})
+        self.tag_explained(text, None)
     }
 
     /// Tags a text and describes every candidate considered (name, words, evidence, decision): for editors asking
     /// why a name was or was not tagged.
     pub fn explain(&self, text: &str) -> (Vec<Tag>, Vec<String>) {
         let mut lines = Vec::new();
-        let tags = self.tag_explained(text, &mut |line| lines.push(line));
+        let tags = self.tag_explained(text, Some(&mut |line| lines.push(line)));
         (tags, lines)
     }
 
-    fn tag_explained(&self, text: &str, explain: &mut dyn FnMut(String)) -> Vec<Tag> {
+    fn tag_explained(&self, text: &str, mut explain: Option<&mut dyn FnMut(String)>) -> Vec<Tag> {
         let mut tokens = normalize::tokens(text);
         tokens.truncate(self.config.max_tokens);
         let candidates = self.candidates(&tokens);
@@ -230,7 +230,7 @@ impl Tagger {
         let bounds = PartyBounds::of(&candidates, self.config.fuzzy_threshold);
         let mut scored: Vec<(Candidate, u8, bool)> = Vec::new();
         for candidate in &candidates {
-            let result = self.score(candidate, &candidates, &tokens, casing, &bounds, explain);
+            let result = self.score(candidate, &candidates, &tokens, casing, &bounds, &mut explain);
             if let Some((confidence, title_evidence)) = result {
                 scored.push((*candidate, confidence, title_evidence));
             }
@@ -361,9 +361,11 @@ impl Tagger {
         tokens: &[Token],
         casing: Casing,
         bounds: &PartyBounds,
-        explain: &mut dyn FnMut(String),
+        explain: &mut Option<&mut dyn FnMut(String)>,
     ) -> Option<(u8, bool)> {
         let result = self.score_quietly(candidate, all, tokens, casing, bounds);
+        // Explanations are built only when asked for: tagging itself never formats a string per candidate.
+        let Some(explain) = explain.as_mut() else { return result.0 };
         let entity = self.dictionary.entity(candidate.entity);
         let words = tokens[candidate.first..=candidate.last].iter().map(|t| t.text.as_str()).collect::<Vec<_>>();
         explain(format!(

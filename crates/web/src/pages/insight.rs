@@ -46,12 +46,12 @@ pub(crate) struct AliasBox {
 /// Loads an entity's aliases for its page.
 pub(crate) async fn alias_box(
     state: &AppState,
-    viewer: &Viewer,
     entity_type: &'static str,
     entity_id: Uuid,
+    can_edit: bool,
 ) -> Result<AliasBox, omnisonic_store::StoreError> {
     let names = news::aliases_of(&state.db, Some(entity_id)).await?.into_iter().map(|a| a.alias).collect();
-    Ok(AliasBox { entity_type, entity_id, names, can_edit: is_editor(state, viewer).await })
+    Ok(AliasBox { entity_type, entity_id, names, can_edit })
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,7 +330,7 @@ struct IndexPage {
     aliases: Option<AliasBox>,
 }
 
-async fn is_editor(state: &AppState, viewer: &Viewer) -> bool {
+pub(crate) async fn is_editor(state: &AppState, viewer: &Viewer) -> bool {
     match viewer.user_id() {
         Some(user) => omnisonic_app::access::require_role(&state.db, user, StaffRole::Editor).await.is_ok(),
         None => false,
@@ -340,6 +340,7 @@ async fn is_editor(state: &AppState, viewer: &Viewer) -> bool {
 async fn index(State(state): State<AppState>, viewer: Viewer, uri: Uri, Query(query): Query<NewsQuery>) -> Response {
     let (filter, form) = parse_filter(&query);
     let cursor = parse_cursor(query.before.as_deref());
+    let is_editor = is_editor(&state, &viewer).await;
     let loaded = async {
         let rows = news::list_items(&state.db, &filter, cursor, PAGE_SIZE + 1).await?;
         let sources = omnisonic_store::feeds::list_sources(&state.db).await?;
@@ -358,7 +359,7 @@ async fn index(State(state): State<AppState>, viewer: Viewer, uri: Uri, Query(qu
             None => None,
         };
         let aliases = match (entity.as_ref(), filter.entity_id) {
-            (Some((kind, _)), Some(id)) => Some(alias_box(&state, &viewer, kind, id).await?),
+            (Some((kind, _)), Some(id)) => Some(alias_box(&state, kind, id, is_editor).await?),
             _ => None,
         };
         Ok::<_, omnisonic_store::StoreError>((rows, sources, entity.map(|(_, name)| name), aliases))
@@ -395,7 +396,6 @@ async fn index(State(state): State<AppState>, viewer: Viewer, uri: Uri, Query(qu
         Err(err) => return page_error(err, &uri),
     };
     let sources = sources.into_iter().map(|s| (s.id.to_string(), s.title.unwrap_or(s.url))).collect();
-    let is_editor = is_editor(&state, &viewer).await;
     render(
         StatusCode::OK,
         &IndexPage {
@@ -586,16 +586,24 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
+/// The source an editor's form acts on: sign-in, the editor role, then the source (or the page that refuses).
+async fn editors_source(
+    state: &AppState,
+    viewer: &Viewer,
+    uri: &Uri,
+    id: &str,
+) -> Result<feed_source::Model, Response> {
+    require_editor(state, viewer, uri).await?;
+    load_source(state, uri, id).await
+}
+
 async fn load_source(state: &AppState, uri: &Uri, id: &str) -> Result<feed_source::Model, Response> {
     let Ok(id) = Uuid::parse_str(id) else { return Err(not_found_page(uri)) };
     omnisonic_store::feeds::get_source(&state.db, id).await.map_err(|err| page_error(err, uri))
 }
 
 async fn poll_now(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
-    if let Err(refused) = require_editor(&state, &viewer, &uri).await {
-        return refused;
-    }
-    let source = match load_source(&state, &uri, &id).await {
+    let source = match editors_source(&state, &viewer, &uri, &id).await {
         Ok(source) => source,
         Err(response) => return response,
     };
@@ -606,10 +614,7 @@ async fn poll_now(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(
 }
 
 async fn toggle(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
-    if let Err(refused) = require_editor(&state, &viewer, &uri).await {
-        return refused;
-    }
-    let source = match load_source(&state, &uri, &id).await {
+    let source = match editors_source(&state, &viewer, &uri, &id).await {
         Ok(source) => source,
         Err(response) => return response,
     };
@@ -620,10 +625,7 @@ async fn toggle(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id
 }
 
 async fn delete(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path(id): Path<String>) -> Response {
-    if let Err(refused) = require_editor(&state, &viewer, &uri).await {
-        return refused;
-    }
-    let source = match load_source(&state, &uri, &id).await {
+    let source = match editors_source(&state, &viewer, &uri, &id).await {
         Ok(source) => source,
         Err(response) => return response,
     };

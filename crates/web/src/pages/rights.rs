@@ -99,7 +99,8 @@ async fn work_page(State(state): State<AppState>, viewer: Viewer, uri: Uri, Path
         let recordings = catalogue::recordings_for_works(&state.db, &[id]).await?;
         let licenses = licenses::licenses_for_works(&state.db, &[id]).await?;
         let items = super::insight::mentions(&state, id).await?;
-        let aliases = super::insight::alias_box(&state, &viewer, "work", id).await?;
+        let aliases =
+            super::insight::alias_box(&state, "work", id, super::insight::is_editor(&state, &viewer).await).await?;
         Ok::<_, StoreError>((work, contribution_rows(contributions, &parties), recordings, licenses, items, aliases))
     };
     match loaded.await {
@@ -147,7 +148,9 @@ async fn recording_page(State(state): State<AppState>, viewer: Viewer, uri: Uri,
         let contributions = catalogue::contributions_for_recordings(&state.db, &[id]).await?;
         let parties = parties_of(&state, &contributions).await?;
         let items = super::insight::mentions(&state, id).await?;
-        let aliases = super::insight::alias_box(&state, &viewer, "recording", id).await?;
+        let aliases =
+            super::insight::alias_box(&state, "recording", id, super::insight::is_editor(&state, &viewer).await)
+                .await?;
         Ok::<_, StoreError>((recording, work, contribution_rows(contributions, &parties), items, aliases))
     };
     match loaded.await {
