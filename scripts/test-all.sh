@@ -14,6 +14,7 @@
 #                                  (default postgres://postgres@127.0.0.1:5432/postgres)
 #   OMNISONIC_TEST_REDIS_URL       Redis for the queue, pub/sub and two-process export tests
 #                                  (default redis://127.0.0.1:6379)
+#   OMNISONIC_TEST_MODEL_PATH      the tagger's sentence model (default: scripts/fetch-model.sh's folder)
 #
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
@@ -29,7 +30,7 @@ step() {
     printf '\n==> [%d/%d] %s   (%ds elapsed)\n' "$step_no" "$total_steps" "$*" "$((SECONDS - run_start))"
 }
 
-step "install missing dependencies (chromium, e2e npm packages)"
+step "install missing dependencies (chromium, e2e npm packages, the tagger's model)"
 bash scripts/install-deps.sh
 
 step "start services (PostgreSQL, Redis, primary + read replica)"
@@ -66,6 +67,8 @@ export OMNISONIC_TEST_REDIS_URL="${OMNISONIC_TEST_REDIS_URL:-redis://127.0.0.1:6
 export OMNISONIC_TEST_SMTP_URL="${OMNISONIC_TEST_SMTP_URL:-smtp://127.0.0.1:${OMNISONIC_SMTP_PORT:-2525}}"
 export OMNISONIC_TEST_SMTP_MAILDIR="${OMNISONIC_TEST_SMTP_MAILDIR:-$(bash scripts/services.sh mail-dir)}"
 while IFS= read -r line; do export "${line?}"; done < <(bash scripts/services.sh s3-env)
+# The tagger's sentence model (fetched once by install-deps.sh, outside the repository).
+export OMNISONIC_TEST_MODEL_PATH="${OMNISONIC_TEST_MODEL_PATH:-$(bash scripts/fetch-model.sh)}"
 cargo test --workspace
 
 step "schema.graphql is up to date"

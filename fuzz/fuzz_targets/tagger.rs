@@ -1,5 +1,6 @@
 //! The entity tagger on any text: normalisation, the trie walk with near misses, context rules; every tag's
-//! byte range must lie on character boundaries of the text and hold the matched words.
+//! byte range must lie on character boundaries of the text and hold the matched words; `consider` (what the
+//! embedding check sees) agrees with `tag`.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -31,4 +32,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&text[tag.start..tag.end], tag.matched);
         assert!(tag.confidence <= 100);
     }
+    // What the embedding check sees: every window holds its mention, and fuzzy-kept tags are exactly `tag`'s.
+    let considered = tagger().consider(text, 50);
+    for c in &considered {
+        assert!(c.window.contains(&c.tag.matched) && c.tag.confidence >= 50);
+    }
+    let kept: Vec<_> = considered.into_iter().filter(|c| !c.doubtful && c.tag.confidence >= 70).map(|c| c.tag).collect();
+    assert_eq!(kept, tagger().tag(text));
 });

@@ -7,10 +7,12 @@
 //!   `omnisonic-news` crate's;
 //! * `ingest` — the one path an item takes into the database, from a feed or `POST /ingest/news`;
 //! * `tagger` — the tagging dictionary over the live catalogue, rebuilt when the catalogue changes;
+//! * `embeddings` — the sentence model's second opinion and its entity vector cache (`TAGGING_USE_EMBEDDINGS`);
 //! * `retag` — the re-tagging job;
 //! * `aliases` — other names of entities, added by editors.
 
 pub mod aliases;
+pub mod embeddings;
 pub mod feeds;
 pub mod ingest;
 pub mod retag;

@@ -106,7 +106,14 @@ pub async fn run_tagging(ctx: &Context, command: TaggingCommand) -> anyhow::Resu
         TaggingCommand::Explain { text } => {
             let tagger = ctx.insight.tagger.current(&ctx.db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("dictionary: {} entities", tagger.entities());
-            let tags = tagger.tag_item(&text, "");
+            if let Some(embeddings) = ctx.insight.tagger.embeddings() {
+                println!(
+                    "embeddings: {} (entity vectors cached in the {})",
+                    embeddings.model(),
+                    embeddings.describe_store()
+                );
+            }
+            let tags = ctx.insight.tagger.tag_item(&ctx.db, ctx.clock.now(), &tagger, &text, "").await;
             for line in tagger.explain(&text) {
                 println!("  {line}");
             }

@@ -8,6 +8,7 @@ use crate::settings::{Settings, redact_url};
 use anyhow::Context;
 use omnisonic_app::bulk_import::BulkImportJob;
 use omnisonic_app::exports::ExportJob;
+use omnisonic_app::insight::embeddings::{Embeddings, VectorStore};
 use omnisonic_app::jobs::JobKind;
 use omnisonic_app::maintenance::MaintenanceJob;
 use omnisonic_app::queue::DatabaseQueue;
@@ -102,7 +103,28 @@ impl Services {
         };
         tracing::info!(pubsub = pubsub.describe(), queue = queue.describe(), "pub/sub and job queue ready");
         let mailer = settings.mailer().context("set up outgoing mail")?;
-        let insight = settings.insight()?;
+        let mut insight = settings.insight()?;
+        if let Some(model) = settings.embeddings() {
+            let store = match &settings.redis.redis_url {
+                Some(url) => VectorStore::Redis(
+                    omnisonic_platform::ExpiringCache::redis(&url.0, &settings.redis.redis_key_prefix)
+                        .await
+                        .with_context(|| {
+                            format!("connect the entity vector cache to Redis at {}", redact_url(&url.0))
+                        })?,
+                ),
+                None => VectorStore::Database,
+            };
+            let path = model.model_path.clone();
+            let embeddings = tokio::task::spawn_blocking(move || Embeddings::load(&model, store))
+                .await
+                .context("load the tagging model")?
+                .with_context(|| {
+                    format!("TAGGING_USE_EMBEDDINGS: load the model at {} (TAGGING_MODEL_PATH)", path.display())
+                })?;
+            tracing::info!(model = embeddings.model(), cache = embeddings.describe_store(), "tagging with embeddings");
+            insight.tagger = insight.tagger.with_embeddings(embeddings);
+        }
         Ok(Self { db: Db::new(db), storage, pubsub, queue, rate_limiter, mailer, insight })
     }
 

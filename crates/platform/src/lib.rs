@@ -2,6 +2,7 @@
 //! distributed one (a real server), chosen by the binary from settings: mail, object storage, pub/sub and the
 //! job queue; and the guarded client for outbound HTTP (`outbound`) (whose database implementation lives in the binary, beside the SQL it needs).
 
+pub mod cache;
 pub mod mail;
 pub mod outbound;
 pub mod pubsub;
@@ -9,6 +10,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod storage;
 
+pub use cache::{CacheError, ExpiringCache};
 pub use mail::{MailError, Mailer};
 pub use outbound::{AddressGuard, OutboundClient, OutboundError, OutboundSettings};
 pub use pubsub::{PubSub, PubSubError, Subscription};

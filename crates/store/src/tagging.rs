@@ -2,7 +2,7 @@
 //! them to tell when a built dictionary is stale.
 
 use crate::StoreError;
-use crate::entities::{contribution, entity_alias, party, recording, work};
+use crate::entities::{contribution, entity_alias, entity_embedding, party, recording, work};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QuerySelect, Statement};
 use uuid::Uuid;
 
@@ -84,4 +84,50 @@ pub async fn catalogue_fingerprint(db: &impl ConnectionTrait) -> Result<String, 
         None => None,
     };
     Ok(fingerprint.unwrap_or_default())
+}
+
+/// Cached entity vectors of `model` among `entity_ids`, computed at or after `since`.
+pub async fn embeddings_of(
+    db: &impl ConnectionTrait,
+    entity_ids: &[Uuid],
+    model: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<entity_embedding::Model>, StoreError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut found = Vec::new();
+    // Bounded IN lists: an item has a handful of candidates, a re-tag batch a few hundred.
+    for chunk in entity_ids.chunks(500) {
+        found.extend(
+            entity_embedding::Entity::find()
+                .filter(entity_embedding::Column::EntityId.is_in(chunk.iter().copied()))
+                .filter(entity_embedding::Column::Model.eq(model))
+                .filter(entity_embedding::Column::ComputedAt.gte(since))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
+/// Stores entity vectors, replacing each entity's previous one.
+pub async fn save_embeddings(db: &impl ConnectionTrait, rows: Vec<entity_embedding::Model>) -> Result<(), StoreError> {
+    use sea_orm::IntoActiveModel;
+    use sea_orm::sea_query::OnConflict;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    entity_embedding::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+        .on_conflict(
+            OnConflict::column(entity_embedding::Column::EntityId)
+                .update_columns([
+                    entity_embedding::Column::TextHash,
+                    entity_embedding::Column::Model,
+                    entity_embedding::Column::Vector,
+                    entity_embedding::Column::ComputedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -91,6 +91,39 @@ pub struct Tag {
     pub matched: String,
 }
 
+/// A tag as weighed, before the threshold, with the words around the mention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Considered {
+    /// The tag; its confidence may be below the threshold.
+    pub tag: Tag,
+    /// Dropped by the context rules only for want of evidence (see [`Tagger::consider`]).
+    pub doubtful: bool,
+    /// The mention with up to [`WINDOW_TOKENS`] words either side, within its sentence, as written.
+    pub window: String,
+}
+
+/// Words either side of a mention in [`Considered::window`]: enough to tell "Get Lucky by Daft Punk" from "got
+/// lucky at the casino"; a whole headline dilutes the mention (its cosine to a correct entity is about 0.65).
+pub const WINDOW_TOKENS: usize = 5;
+
+/// The confidence a doubtful name carries into [`Tagger::consider`]: six tenths of its similarity (60 for an
+/// exact name), below the default threshold and above the default embedding floor.
+pub fn doubtful_confidence(similarity: u8) -> u8 {
+    // At most 60: fits a u8.
+    (u16::from(similarity) * 6 / 10) as u8
+}
+
+/// What the context rules made of a candidate.
+#[derive(Debug, Clone, Copy)]
+enum Verdict {
+    /// A name, with its confidence and whether the text marks it as a title.
+    Kept { confidence: u8, title_cue: bool },
+    /// Dropped for want of evidence that the words are a name; a second opinion may still find it.
+    Doubtful,
+    /// Dropped: the words are not this name.
+    Dropped,
+}
+
 /// Finds a dictionary's names in texts. Cheap to share between threads.
 #[derive(Debug)]
 pub struct Tagger {
@@ -211,46 +244,97 @@ impl Tagger {
 
     /// Tags a text: the entities it mentions, in the text's order.
     pub fn tag(&self, text: &str) -> Vec<Tag> {
-        self.tag_explained(text, None)
+        self.weigh(text, self.config.fuzzy_threshold, false, None).into_iter().map(|c| c.tag).collect()
+    }
+
+    /// Every entity the tagger weighed in `text` with a confidence of at least `floor` (which may be below the
+    /// threshold), each with the words around it: what a second opinion (embeddings) looks at. Also the
+    /// *doubtful* names, dropped only for want of evidence that the words are a name (a common word, a one-word
+    /// title, a lower-case name), on words no kept name covers; they carry [`doubtful_confidence`].
+    pub fn consider(&self, text: &str, floor: u8) -> Vec<Considered> {
+        self.weigh(text, floor, true, None)
     }
 
     /// Tags a text and describes every candidate considered (name, words, evidence, decision): for editors asking
     /// why a name was or was not tagged.
     pub fn explain(&self, text: &str) -> (Vec<Tag>, Vec<String>) {
         let mut lines = Vec::new();
-        let tags = self.tag_explained(text, Some(&mut |line| lines.push(line)));
-        (tags, lines)
+        let considered = self.weigh(text, self.config.fuzzy_threshold, false, Some(&mut |line| lines.push(line)));
+        (considered.into_iter().map(|c| c.tag).collect(), lines)
     }
 
-    fn tag_explained(&self, text: &str, mut explain: Option<&mut dyn FnMut(String)>) -> Vec<Tag> {
+    fn weigh(
+        &self,
+        text: &str,
+        floor: u8,
+        with_doubtful: bool,
+        mut explain: Option<&mut dyn FnMut(String)>,
+    ) -> Vec<Considered> {
         let mut tokens = normalize::tokens(text);
         tokens.truncate(self.config.max_tokens);
         let candidates = self.candidates(&tokens);
         let casing = Casing::of(&tokens);
         let bounds = PartyBounds::of(&candidates, self.config.fuzzy_threshold);
         let mut scored: Vec<(Candidate, u8, bool)> = Vec::new();
+        let mut doubtful: Vec<(Candidate, u8, bool)> = Vec::new();
         for candidate in &candidates {
-            let result = self.score(candidate, &candidates, &tokens, casing, &bounds, &mut explain);
-            if let Some((confidence, title_evidence)) = result {
-                scored.push((*candidate, confidence, title_evidence));
+            match self.score(candidate, &candidates, &tokens, casing, &bounds, &mut explain) {
+                Verdict::Kept { confidence, title_cue } => scored.push((*candidate, confidence, title_cue)),
+                Verdict::Doubtful if with_doubtful => {
+                    doubtful.push((*candidate, doubtful_confidence(candidate.similarity), false));
+                }
+                Verdict::Doubtful | Verdict::Dropped => {}
             }
         }
         let kept = resolve_overlaps(scored);
-        let mut tags: Vec<Tag> = Vec::new();
-        for (candidate, confidence) in kept {
-            if confidence < self.config.fuzzy_threshold {
+        // Doubtful names only fill words no kept name covers, so a second opinion never changes what the fuzzy
+        // tagger alone decided about other words.
+        let doubtful: Vec<(Candidate, u8)> = resolve_overlaps(doubtful)
+            .into_iter()
+            .filter(|(d, _)| !kept.iter().any(|(k, _)| d.first <= k.last && k.first <= d.last))
+            .collect();
+        let mut found: Vec<Considered> = Vec::new();
+        let all = kept.into_iter().map(|k| (k, false)).chain(doubtful.into_iter().map(|d| (d, true)));
+        for ((candidate, confidence), is_doubtful) in all {
+            if confidence < floor {
                 continue;
             }
-            if let Some(existing) = tags.iter_mut().find(|t| t.entity == candidate.entity) {
-                if confidence > existing.confidence {
-                    *existing = self.tag_of(&candidate, confidence, &tokens, text);
+            let considered = self.considered(&candidate, confidence, is_doubtful, &tokens, text);
+            match found.iter_mut().find(|c| c.tag.entity == candidate.entity) {
+                Some(existing) if existing.doubtful && !is_doubtful => *existing = considered,
+                Some(existing) if existing.doubtful == is_doubtful && confidence > existing.tag.confidence => {
+                    *existing = considered;
                 }
-                continue;
+                Some(_) => {}
+                None => found.push(considered),
             }
-            tags.push(self.tag_of(&candidate, confidence, &tokens, text));
         }
-        tags.sort_by_key(|t| (t.start, std::cmp::Reverse(t.confidence)));
-        tags
+        found.sort_by_key(|c| (c.tag.start, std::cmp::Reverse(c.tag.confidence)));
+        found
+    }
+
+    fn considered(
+        &self,
+        candidate: &Candidate,
+        confidence: u8,
+        doubtful: bool,
+        tokens: &[Token],
+        text: &str,
+    ) -> Considered {
+        // The window: up to WINDOW_TOKENS words either side, within the mention's sentence.
+        let mut first = candidate.first;
+        while first > 0 && candidate.first - first < WINDOW_TOKENS && !tokens[first].sentence_start {
+            first -= 1;
+        }
+        let mut last = candidate.last;
+        while last + 1 < tokens.len() && last - candidate.last < WINDOW_TOKENS && !tokens[last + 1].sentence_start {
+            last += 1;
+        }
+        Considered {
+            tag: self.tag_of(candidate, confidence, tokens, text),
+            doubtful,
+            window: text[tokens[first].start..tokens[last].end].to_owned(),
+        }
     }
 
     fn tag_of(&self, candidate: &Candidate, confidence: u8, tokens: &[Token], text: &str) -> Tag {
@@ -353,7 +437,7 @@ impl Tagger {
         }
     }
 
-    /// Confidence after the context rules, and whether the words read as a title; `None` drops the candidate.
+    /// The candidate's verdict after the context rules.
     fn score(
         &self,
         candidate: &Candidate,
@@ -362,7 +446,7 @@ impl Tagger {
         casing: Casing,
         bounds: &PartyBounds,
         explain: &mut Option<&mut dyn FnMut(String)>,
-    ) -> Option<(u8, bool)> {
+    ) -> Verdict {
         let result = self.score_quietly(candidate, all, tokens, casing, bounds);
         // Explanations are built only when asked for: tagging itself never formats a string per candidate.
         let Some(explain) = explain.as_mut() else { return result.0 };
@@ -377,7 +461,11 @@ impl Tagger {
             candidate.weak,
             candidate.namesakes,
             result.1,
-            result.0.map_or("dropped".to_owned(), |(c, _)| format!("confidence {c}")),
+            match result.0 {
+                Verdict::Kept { confidence, .. } => format!("confidence {confidence}"),
+                Verdict::Doubtful => "doubtful (no evidence it is a name; embeddings may decide)".to_owned(),
+                Verdict::Dropped => "dropped".to_owned(),
+            },
         ));
         result.0
     }
@@ -389,7 +477,7 @@ impl Tagger {
         tokens: &[Token],
         casing: Casing,
         bounds: &PartyBounds,
-    ) -> (Option<(u8, bool)>, Evidence) {
+    ) -> (Verdict, Evidence) {
         let entity = self.dictionary.entity(candidate.entity);
         let evidence = Evidence::read(
             candidate,
@@ -408,7 +496,7 @@ impl Tagger {
         // The words are part of a longer quoted or capitalised phrase ("Don't Stay", "Drunk Walk Home"): that
         // phrase is the name, and a common word or a one-word title inside it is not one.
         if evidence.inside_longer_name && (candidate.weak || (title && one_word)) && !evidence.related {
-            return (None, evidence);
+            return (Verdict::Dropped, evidence);
         }
         // Capitals and music words nearby prove little for a common word (sentence starts, "I", headlines): a
         // weak name needs quotes, its relative, or capitals together with a cue or music words.
@@ -418,11 +506,13 @@ impl Tagger {
                 || (evidence.written && (evidence.cue || evidence.music_near))
                 || (!title && evidence.capitalised_anywhere && (evidence.cue || evidence.music_near)))
         {
-            return (None, evidence);
+            // One common word's context is about the word ("a huge final climax"): no model can tell it from the
+            // song, so it is not even doubtful.
+            return (if one_word { Verdict::Dropped } else { Verdict::Doubtful }, evidence);
         }
         // A one-word title, unmarked, is most often just that word; near misses of one-word titles even more so.
         if title && one_word && (candidate.edits > 0 || !(evidence.quoted || evidence.cue || evidence.related)) {
-            return (None, evidence);
+            return (if candidate.edits > 0 { Verdict::Dropped } else { Verdict::Doubtful }, evidence);
         }
         // In a properly cased text, a name written in lower case is words, unless the context says otherwise, or
         // it is several words none of which is common ("dua lipa", "stabbing westward").
@@ -432,11 +522,11 @@ impl Tagger {
             .iter()
             .any(|t| !TITLE_SMALL_WORDS.contains(&t.text.as_str()) && stoplist.contains(&t.text));
         if casing.cased && !evidence.capitalised_anywhere && !context && (one_word || has_common_word) {
-            return (None, evidence);
+            return (Verdict::Doubtful, evidence);
         }
         // A capitalised word close to a name is more often another proper noun ("Brixton" is not "Rixton").
         if candidate.edits > 0 && evidence.capitalised_anywhere && !(context || evidence.music_near) {
-            return (None, evidence);
+            return (Verdict::Dropped, evidence);
         }
         let mut confidence = i32::from(candidate.similarity);
         if title {
@@ -450,10 +540,8 @@ impl Tagger {
             let penalty = 5.0 * (candidate.namesakes as f64).log2();
             confidence -= penalty.min(20.0).round() as i32;
         }
-        (
-            Some((u8::try_from(confidence.clamp(0, 100)).unwrap_or(0), evidence.quoted || (title && evidence.cue))),
-            evidence,
-        )
+        let confidence = u8::try_from(confidence.clamp(0, 100)).unwrap_or(0);
+        (Verdict::Kept { confidence, title_cue: evidence.quoted || (title && evidence.cue) }, evidence)
     }
 }
 

@@ -11,5 +11,6 @@
 
 pub mod databases;
 pub mod oauth_provider;
+pub mod services;
 
 pub use oauth_provider::{ClientRegistration, OAuthProvider};

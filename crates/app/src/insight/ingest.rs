@@ -131,7 +131,7 @@ pub async fn tag_and_store(
     tagger: &TaggedText,
     item: &omnisonic_store::entities::news_item::Model,
 ) -> Result<usize, AppError> {
-    let found = tagger.tag_item(&item.title, &item.summary);
+    let found = ctx.insight.tagger.tag_item(&ctx.db, ctx.clock.now(), tagger, &item.title, &item.summary).await;
     let tags: Vec<NewTag> = found
         .iter()
         .map(|tag| NewTag {
@@ -145,7 +145,7 @@ pub async fn tag_and_store(
         })
         .collect();
     let count = tags.len();
-    news::replace_tags(&ctx.db, item.id, tags, omnisonic_tagging::TAGGER_VERSION, ctx.clock.now()).await?;
+    news::replace_tags(&ctx.db, item.id, tags, &ctx.insight.tagger.version(), ctx.clock.now()).await?;
     let event = serde_json::json!({
         "type": "news.tagged",
         "itemId": item.id,

@@ -11,6 +11,7 @@ use omnisonic_store::tagging::CatalogueNames;
 use omnisonic_tagging::{DictionaryBuilder, EntityId, EntityKind, Stoplist, Tagger, TaggerConfig, normalize};
 use uuid::Uuid;
 
+use super::embeddings::Embeddings;
 use crate::AppError;
 
 /// A tag found in an item, with the entity's id in the catalogue.
@@ -24,7 +25,7 @@ pub struct FoundTag {
     pub name: String,
     /// Confidence 0–100.
     pub confidence: u8,
-    /// `heuristic` or `fuzzy`.
+    /// `heuristic`, `fuzzy`, `embedding` or `hybrid`.
     pub method: &'static str,
     /// The words as written.
     pub matched: String,
@@ -46,12 +47,14 @@ pub struct TaggedText {
 }
 
 impl TaggedText {
-    /// Tags an item's title and summary.
+    /// Tags an item's title and summary with fuzzy matching alone.
     pub fn tag_item(&self, title: &str, summary: &str) -> Vec<FoundTag> {
-        let text = tagged_text(title, summary);
-        self.tagger
-            .tag(&text)
-            .into_iter()
+        self.found(self.tagger.tag(&tagged_text(title, summary)))
+    }
+
+    /// The tags with their entities' catalogue ids and names.
+    fn found(&self, tags: Vec<omnisonic_tagging::Tag>) -> Vec<FoundTag> {
+        tags.into_iter()
             .filter_map(|tag| {
                 let entity = self.tagger.dictionary().entity(tag.entity);
                 Some(FoundTag {
@@ -99,6 +102,7 @@ impl Default for TaggingSettings {
 pub struct TaggerCache {
     settings: Arc<TaggingSettings>,
     current: Arc<tokio::sync::Mutex<Option<Built>>>,
+    embeddings: Option<Embeddings>,
 }
 
 /// A tagger and the catalogue fingerprint it was built for.
@@ -107,7 +111,48 @@ type Built = (String, Arc<TaggedText>);
 impl TaggerCache {
     /// An empty cache (the first use builds the tagger).
     pub fn new(settings: TaggingSettings) -> Self {
-        Self { settings: Arc::new(settings), current: Arc::new(tokio::sync::Mutex::new(None)) }
+        Self { settings: Arc::new(settings), current: Arc::new(tokio::sync::Mutex::new(None)), embeddings: None }
+    }
+
+    /// The same cache, tagging with the sentence model's second opinion (`TAGGING_USE_EMBEDDINGS`).
+    pub fn with_embeddings(self, embeddings: Embeddings) -> Self {
+        Self { embeddings: Some(embeddings), ..self }
+    }
+
+    /// The version stored on tags: the tagger's, and the sentence model's when embeddings are on
+    /// (`2026.12.1+all-minilm-l6-v2`), at most 32 characters (the column's width; the model is named by its
+    /// folder, which an operator chooses).
+    pub fn version(&self) -> String {
+        match &self.embeddings {
+            Some(embeddings) => {
+                format!("{}+{}", omnisonic_tagging::TAGGER_VERSION, embeddings.model()).chars().take(32).collect()
+            }
+            None => omnisonic_tagging::TAGGER_VERSION.to_owned(),
+        }
+    }
+
+    /// The sentence model, when embeddings are on.
+    pub fn embeddings(&self) -> Option<&Embeddings> {
+        self.embeddings.as_ref()
+    }
+
+    /// Tags an item's title and summary with `tagged` (from [`TaggerCache::current`]): fuzzy matching, and the
+    /// sentence model's opinion when embeddings are on.
+    pub async fn tag_item(
+        &self,
+        db: &Db,
+        now: chrono::DateTime<chrono::Utc>,
+        tagged: &TaggedText,
+        title: &str,
+        summary: &str,
+    ) -> Vec<FoundTag> {
+        match &self.embeddings {
+            Some(embeddings) => {
+                let tags = embeddings.tag(db, now, &tagged.tagger, &tagged_text(title, summary)).await;
+                tagged.found(tags)
+            }
+            None => tagged.tag_item(title, summary),
+        }
     }
 
     /// The tagger for the catalogue as it is now.

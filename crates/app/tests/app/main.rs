@@ -2,6 +2,7 @@
 //! (`OMNISONIC_TEST_DATABASE_URL`; with `OMNISONIC_REQUIRE_SERVICES=1` a missing server fails instead of
 //! skipping).
 
+mod embeddings;
 mod exports;
 mod feed_server;
 mod harness;

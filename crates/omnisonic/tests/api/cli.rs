@@ -11,6 +11,9 @@ fn omnisonic() -> Command {
     for var in [
         "DATABASE_URL",
         "DATABASE_READ_URL",
+        "TAGGING_USE_EMBEDDINGS",
+        "TAGGING_MODEL_PATH",
+        "TAGGING_EMBEDDING_THRESHOLD",
         "REDIS_URL",
         "OMNISONIC_CONFIG",
         "OMNISONIC_BIND",
@@ -501,4 +504,19 @@ fn feeds_are_added_listed_polled_and_removed_from_the_shell() {
     let (ok, out, err) = run_in(dir.path(), &["tagging", "explain", "Drake and Tinashe share a stage"]);
     assert!(ok, "{err}");
     assert!(out.contains("TAG party") && out.contains("\"Drake\"") && out.contains("\"Tinashe\""), "{out}");
+    // With embeddings on, a missing model stops the command and says which setting and script fix it.
+    let missing = dir.path().join("no-model");
+    let embeddings = ["--tagging-use-embeddings", "true", "--tagging-model-path"];
+    let with_missing = [&embeddings[..], &[missing.to_str().expect("utf-8"), "tagging", "explain", "Drake"]].concat();
+    let (ok, _, err) = run_in(dir.path(), &with_missing);
+    assert!(!ok && err.contains("TAGGING_MODEL_PATH") && err.contains("fetch-model.sh"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    if let Some(model) = omnisonic_testkit::services::model_path() {
+        let text = "Drake and Tinashe share a stage";
+        let with_model = [&embeddings[..], &[model.to_str().expect("utf-8"), "tagging", "explain", text]].concat();
+        let (ok, out, err) = run_in(dir.path(), &with_model);
+        assert!(ok, "{err}");
+        assert!(out.contains("embeddings: all-minilm-l6-v2 (entity vectors cached in the database)"), "{out}");
+        assert!(out.contains("\"Drake\"") && out.contains("\"Tinashe\""), "{out}");
+    }
 }

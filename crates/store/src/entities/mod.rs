@@ -8,6 +8,7 @@ pub mod contribution;
 pub mod cycle;
 pub mod cycle_checkpoint;
 pub mod entity_alias;
+pub mod entity_embedding;
 pub mod entity_tag;
 pub mod export;
 pub mod feed_source;

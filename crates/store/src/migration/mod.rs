@@ -14,6 +14,7 @@ mod m20261126_000007_rights;
 mod m20261126_000008_bulk_import;
 mod m20261203_000009_schedules;
 mod m20261203_000010_insight;
+mod m20261203_000011_entity_embeddings;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_bulk_import::Migration),
             Box::new(m20261203_000009_schedules::Migration),
             Box::new(m20261203_000010_insight::Migration),
+            Box::new(m20261203_000011_entity_embeddings::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! cargo run --release -p omnisonic-tagging --example eval -- accuracy DATA [--baseline PYTHON] [--errors]
 //! cargo run --release -p omnisonic-tagging --example eval -- accuracy DATA --explain "Songs like Blackout by Boris"
 //! cargo run --release -p omnisonic-tagging --example eval -- speed DATA [--items 2000] [--baseline PYTHON]
+//! … accuracy|speed DATA --embeddings MODEL_DIR      (also with the sentence model: scripts/fetch-model.sh)
 //! ```
 //!
 //! `--errors` prints every query with its gold names and each tag marked TP, FP, ALARM (a tag on a query with
@@ -24,6 +25,7 @@
 mod catalogue;
 mod deezer;
 mod score;
+mod semantic;
 mod speed;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +40,7 @@ use crate::score::{Counts, Report};
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(command), Some(data)) = (args.first(), args.get(1)) else {
-        bail!("usage: eval accuracy|speed DATA [--baseline PYTHON] [--items N]");
+        bail!("usage: eval accuracy|speed DATA [--baseline PYTHON] [--items N] [--embeddings MODEL_DIR]");
     };
     let data = PathBuf::from(data);
     let baseline = flag(&args, "--baseline").map(PathBuf::from);
@@ -46,7 +48,7 @@ fn main() -> Result<()> {
         "accuracy" => accuracy(&data, baseline.as_deref()),
         "speed" => {
             let items = flag(&args, "--items").map(|n| n.parse()).transpose()?.unwrap_or(2_000);
-            speed::run(&data, items, baseline.as_deref())
+            speed::run(&data, items, baseline.as_deref(), flag(&args, "--embeddings").map(Path::new))
         }
         other => bail!("unknown command {other}"),
     }
@@ -158,6 +160,78 @@ fn accuracy(data: &Path, baseline: Option<&Path>) -> Result<()> {
     let ours: Vec<Predicted> = queries.iter().map(|q| predict(&tagger, &q.text)).collect();
     let ours_common: Vec<Predicted> = common.iter().map(|c| predict(&tagger, &c.text)).collect();
     report("omnisonic tagger (fuzzy only, threshold 70)", &queries, &ours, &common, &ours_common);
+
+    if let Some(model) = flag(&std::env::args().collect::<Vec<_>>(), "--embeddings") {
+        let mut semantic = semantic::Semantic::load(Path::new(model))?;
+        let started = std::time::Instant::now();
+        let mut verdicts: Vec<(&'static str, u8, f32)> = Vec::new();
+        let mut with: Vec<Predicted> = Vec::with_capacity(queries.len());
+        for query in &queries {
+            let weighed = semantic.weigh(&tagger, &query.text)?;
+            for (c, s) in &weighed {
+                let entity = tagger.dictionary().entity(c.tag.entity);
+                let forms = name_forms(&entity.name);
+                let verdict = if query.gold.iter().any(|(t, n)| *t == entity.kind.is_title() && forms.contains(n)) {
+                    "TP"
+                } else if forms.iter().any(|f| query.ignored.iter().any(|m| score::similar(f, m))) {
+                    "IGN"
+                } else {
+                    "FP"
+                };
+                verdicts.push((verdict, c.tag.confidence, *s));
+                if flag_present("--errors") {
+                    println!("   {verdict} conf {} cos {s:.3} {:?} in {:?}", c.tag.confidence, entity.name, c.window);
+                }
+            }
+            let threshold = tagger.config().fuzzy_threshold;
+            with.push(
+                weighed
+                    .iter()
+                    .filter_map(|(c, s)| omnisonic_tagging::hybrid::combine(c, *s, threshold, Default::default()))
+                    .map(|tag| {
+                        let entity = tagger.dictionary().entity(tag.entity);
+                        (entity.kind.is_title(), name_forms(&entity.name))
+                    })
+                    .collect(),
+            );
+        }
+        let with_common: Vec<Predicted> = common
+            .iter()
+            .map(|c| {
+                semantic.tag(&tagger, &c.text).map(|tags| {
+                    tags.into_iter()
+                        .map(|tag| {
+                            let entity = tagger.dictionary().entity(tag.entity);
+                            (entity.kind.is_title(), name_forms(&entity.name))
+                        })
+                        .collect()
+                })
+            })
+            .collect::<Result<_>>()?;
+        let elapsed = started.elapsed();
+        report("omnisonic tagger (fuzzy + embeddings, threshold 0.7)", &queries, &with, &common, &with_common);
+        println!(
+            "  embeddings          {} entities embedded, {:.1} s for {} texts",
+            semantic.entities_embedded(),
+            elapsed.as_secs_f64(),
+            queries.len() + common.len()
+        );
+        for (label, above) in [("fuzzy-kept", true), ("below threshold", false)] {
+            for verdict in ["TP", "FP"] {
+                let cosines: Vec<f32> = verdicts
+                    .iter()
+                    .filter(|(v, c, _)| *v == verdict && (*c >= tagger.config().fuzzy_threshold) == above)
+                    .map(|(_, _, s)| *s)
+                    .collect();
+                let agree = cosines.iter().filter(|s| **s >= 0.7).count();
+                let mean = cosines.iter().sum::<f32>() / cosines.len().max(1) as f32;
+                println!(
+                    "  {label:>16} {verdict}: {} candidates, mean cosine {mean:.3}, {agree} at or above 0.7",
+                    cosines.len()
+                );
+            }
+        }
+    }
 
     if let Some(python) = baseline {
         let mut texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();

@@ -103,7 +103,7 @@ pub fn items(
     out
 }
 
-pub fn run(data: &Path, count: usize, baseline: Option<&Path>) -> Result<()> {
+pub fn run(data: &Path, count: usize, baseline: Option<&Path>, embeddings: Option<&Path>) -> Result<()> {
     let mut catalogue = Catalogue::default();
     catalogue::load_distractors(data, &mut catalogue)?;
     let entities = catalogue.entities.clone();
@@ -146,6 +146,32 @@ pub fn run(data: &Path, count: usize, baseline: Option<&Path>) -> Result<()> {
             result.max_rss_kib / 1024,
             ours / result.items_per_second
         );
+    }
+    // Last: the model's memory must not show in the fuzzy-only peak RSS, nor in the baseline's (a child started
+    // after a fork inherits the parent's peak in its own ru_maxrss).
+    if let Some(model) = embeddings {
+        let started = Instant::now();
+        let mut semantic = crate::semantic::Semantic::load(model)?;
+        let load = started.elapsed();
+        for pass in ["cold entity vectors", "warm entity vectors"] {
+            let started = Instant::now();
+            let mut tags = 0usize;
+            for text in &texts {
+                tags += semantic.tag(&tagger, text)?.len();
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            println!(
+                "omnisonic tagger + embeddings ({pass}): {} items in {:.1} s = {:.1} items/s, {} tags; model loaded in {:.0} ms, {} entities and {} windows embedded; peak RSS {} MiB",
+                texts.len(),
+                elapsed,
+                texts.len() as f64 / elapsed,
+                tags,
+                load.as_secs_f64() * 1e3,
+                semantic.entities_embedded(),
+                semantic.windows_embedded(),
+                peak_rss_kib() / 1024
+            );
+        }
     }
     Ok(())
 }
