@@ -851,4 +851,47 @@ mod tests {
         ]);
         assert_eq!(names(&t, "Aphex Twin live"), ["Aphex Twin"]);
     }
+
+    #[test]
+    fn consider_adds_doubted_names_with_their_windows_and_keeps_what_tag_keeps() {
+        let t = tagger(&[(EntityKind::Party, "Rise Against"), (EntityKind::Party, "Radiohead")]);
+        let text = "Artists like rise against. Radiohead played a long set in the rain last night";
+        assert_eq!(names(&t, text), ["Radiohead"]);
+        let considered = t.consider(text, 50);
+        let doubted: Vec<&Considered> = considered.iter().filter(|c| c.doubtful).collect();
+        assert_eq!(doubted.len(), 1);
+        assert_eq!((doubted[0].tag.matched.as_str(), doubted[0].tag.confidence), ("rise against", 60));
+        // The window stops at the sentence's end; five words either side at most.
+        assert_eq!(doubted[0].window, "Artists like rise against");
+        let radiohead = considered.iter().find(|c| !c.doubtful).expect("kept");
+        assert_eq!(radiohead.window, "Radiohead played a long set in");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn consider_agrees_with_tag(words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "rise", "against", "Rise", "Against", "radiohead", "Radiohead", "kid", "A", "the", "song", "by",
+                "\"", ".", "yes", "Yes", "band", "home", "Home", "live", "Aphex", "twin",
+            ]),
+            0..24,
+        )) {
+            let t = tagger(&[
+                (EntityKind::Party, "Rise Against"),
+                (EntityKind::Party, "Radiohead"),
+                (EntityKind::Party, "Yes"),
+                (EntityKind::Work, "Kid A"),
+                (EntityKind::Recording, "Home"),
+                (EntityKind::Party, "Aphex Twin"),
+            ]);
+            let text = words.join(" ");
+            let considered = t.consider(&text, 50);
+            for c in &considered {
+                proptest::prop_assert!(c.window.contains(&c.tag.matched));
+            }
+            let kept: Vec<Tag> =
+                considered.into_iter().filter(|c| !c.doubtful && c.tag.confidence >= 70).map(|c| c.tag).collect();
+            proptest::prop_assert_eq!(kept, t.tag(&text));
+        }
+    }
 }
