@@ -1,6 +1,8 @@
 //! Omnisonic's platform services: each has an embedded implementation (no configuration, one process) and a
 //! distributed one (a real server), chosen by the binary from settings: mail, object storage, pub/sub and the
-//! job queue; and the guarded client for outbound HTTP (`outbound`) (whose database implementation lives in the binary, beside the SQL it needs).
+//! job queue (whose database implementation lives in the binary, beside the SQL it needs); the guarded client
+//! for outbound HTTP (`outbound`), a Redis cache of expiring values (`cache`), Standard Webhooks signatures
+//! (`webhook`) and Slack's webhook answers (`slack`).
 
 pub mod cache;
 pub mod mail;
@@ -8,7 +10,9 @@ pub mod outbound;
 pub mod pubsub;
 pub mod queue;
 pub mod rate_limit;
+pub mod slack;
 pub mod storage;
+pub mod webhook;
 
 pub use cache::{CacheError, ExpiringCache};
 pub use mail::{MailError, Mailer};
