@@ -48,7 +48,7 @@ impl ExpiringCache {
         }
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         let mut connection = self.connection.clone();
-        // MGET of one key answers a bare value, not a list; ask for a list either way.
+        // Explicit MGET: redis-rs's `mget` helper sends GET for a single key, which answers a bare value.
         let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&keys).query_async(&mut connection).await?;
         Ok(values)
     }
